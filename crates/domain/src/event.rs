@@ -1,0 +1,134 @@
+//! What happens during a run, as a stream of events.
+//!
+//! Front ends render these (the REPL), print them (`--output-format stream-json`, where
+//! this enum's serde form *is* the documented schema), or record them (the audit log).
+//! The seed's domain events (AgentStarted/Completed/Failed, ModelInvoked/Fallback/Error,
+//! ToolExecuted/FileModified/BashExecuted) are variants here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+use crate::message::ToolCall;
+use crate::model::{StopReason, Usage};
+use crate::permission::Decision;
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// The model answered without asking for more tools.
+    Completed,
+    /// `max_turns` model calls were made and the model still wanted tools.
+    MaxTurns,
+    /// The run's token budget is spent.
+    TokenBudget,
+    /// The user cancelled.
+    Cancelled,
+}
+
+/// One event of a run. Serialised with a `type` tag in snake_case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    AgentStarted {
+        session_id: String,
+        provider: String,
+        model: String,
+    },
+    /// A request is being sent to the model (`turn` counts from 1).
+    ModelInvoked {
+        turn: u32,
+        provider: String,
+        model: String,
+    },
+    /// The model switched to a fallback after `from` failed.
+    ModelFallback {
+        from: String,
+        to: String,
+        reason: String,
+    },
+    ModelError {
+        error: ModelError,
+    },
+    TextDelta {
+        text: String,
+    },
+    ThinkingDelta {
+        thinking: String,
+    },
+    /// The model started a tool call; its arguments are still streaming.
+    ToolCallStarted {
+        id: String,
+        name: String,
+    },
+    /// The model's complete tool call.
+    ToolCall {
+        call: ToolCall,
+    },
+    /// The permission verdict for a call (after any prompt).
+    PermissionDecided {
+        call_id: String,
+        tool: String,
+        decision: Decision,
+    },
+    ToolExecuted {
+        call_id: String,
+        tool: String,
+        is_error: bool,
+        content: String,
+        duration_ms: u64,
+    },
+    FileModified {
+        call_id: String,
+        path: String,
+        diff: String,
+    },
+    BashExecuted {
+        call_id: String,
+        command: String,
+        exit_code: Option<i32>,
+        timed_out: bool,
+    },
+    /// One model call finished.
+    TurnCompleted {
+        turn: u32,
+        stop_reason: StopReason,
+        usage: Usage,
+    },
+    AgentCompleted {
+        cause: StopCause,
+        turns: u32,
+        usage: Usage,
+        result: String,
+    },
+    AgentFailed {
+        error: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn schema_is_tagged_snake_case() {
+        let e = AgentEvent::TextDelta { text: "hi".into() };
+        assert_eq!(
+            serde_json::to_value(&e).ok(),
+            Some(json!({"type": "text_delta", "text": "hi"}))
+        );
+        let e = AgentEvent::PermissionDecided {
+            call_id: "c1".into(),
+            tool: "bash".into(),
+            decision: Decision::Deny("no".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&e).ok(),
+            Some(
+                json!({"type": "permission_decided", "call_id": "c1", "tool": "bash",
+                        "decision": {"decision": "deny", "reason": "no"}})
+            )
+        );
+    }
+}

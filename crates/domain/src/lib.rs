@@ -1,0 +1,35 @@
+//! Cuervo's domain: the vocabulary every other crate speaks.
+//!
+//! This crate holds plain data (messages, requests, stream chunks, sessions), the
+//! **ports** adapters implement (`ModelProvider`, `Tool`, `Approver`), and pure rules
+//! (permission checking, glob matching, token budgets). It performs no I/O: no files,
+//! no clock, no network, no environment. That keeps it fast to compile, trivially
+//! testable, and the one place where a change of policy happens.
+
+pub mod agent;
+pub mod error;
+pub mod event;
+pub mod glob;
+pub mod message;
+pub mod model;
+pub mod permission;
+pub mod provider;
+pub mod session;
+pub mod tool;
+
+pub use agent::{AgentStatus, AgentType, Task, TaskId};
+pub use error::{ModelError, ModelErrorKind, ToolError};
+pub use event::{AgentEvent, StopCause};
+pub use message::{ContentBlock, Message, Role, ToolCall, ToolResult, check_tool_pairing};
+pub use model::{
+    Capabilities, Cost, ModelChunk, ModelConfig, ModelRequest, StopReason, TokenBudget, ToolSpec,
+    Usage,
+};
+pub use permission::{
+    Decision, PermissionLevel, PermissionMode, PermissionPolicy, PermissionRule, RuleParseError,
+};
+pub use provider::{BoxFuture, ChunkStream, ModelProvider};
+pub use session::{Session, SessionId};
+pub use tool::{
+    Approval, ApprovalRequest, Approver, Effect, Tool, ToolAction, ToolContext, ToolOutput,
+};

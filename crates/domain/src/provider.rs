@@ -1,0 +1,51 @@
+//! The model port: what the agent loop needs from any LLM, local or remote.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_core::Stream;
+
+use crate::error::ModelError;
+use crate::model::{Capabilities, Cost, ModelChunk, ModelRequest};
+
+/// A boxed, sendable future: the object-safe way to put async methods on a port.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The stream of an answer. It ends after [`ModelChunk::Stop`] or after the first error.
+/// Dropping it cancels the request at once (the connection is closed).
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<ModelChunk, ModelError>> + Send>>;
+
+/// A model provider (Anthropic, OpenAI, a local model...).
+pub trait ModelProvider: Send + Sync {
+    /// Stable name used in config, errors and events (`anthropic`, `openai`, ...).
+    fn name(&self) -> &str;
+
+    /// What `model` can do; adapters answer from their own tables.
+    fn capabilities(&self, model: &str) -> Capabilities;
+
+    /// Sends the request and streams the answer. Connection errors arrive as the
+    /// stream's first item, so the caller has one place to handle every failure.
+    fn invoke(&self, request: ModelRequest) -> ChunkStream;
+
+    /// Embeds texts, one vector each. Providers without an embeddings API say so.
+    fn embed<'a>(
+        &'a self,
+        texts: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Vec<f32>>, ModelError>> {
+        let _ = texts;
+        let name = self.name().to_owned();
+        Box::pin(async move {
+            Err(ModelError::new(
+                name,
+                crate::error::ModelErrorKind::InvalidRequest,
+                "this provider has no embeddings API",
+            ))
+        })
+    }
+
+    /// A cheap probe with a short timeout: can a request be sent now?
+    fn is_available(&self) -> BoxFuture<'_, bool>;
+
+    /// Upper bound of what the request would cost, or `None` for an unknown price.
+    fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost>;
+}
