@@ -1,1 +1,25 @@
+//! Cuervo's application layer.
+//!
+//! The agent loop lives here: it sends the conversation to a [`ModelProvider`], streams
+//! the answer out as [`AgentEvent`]s, runs the tool calls the model asks for under the
+//! [`PermissionPolicy`], feeds the results back, and repeats until the model is done.
+//! Everything arrives through ports (`Arc<dyn ...>`), so this crate never knows which
+//! provider, tools or front end it is talking to, and never prints.
+//!
+//! [`ModelProvider`]: cuervo_domain::ModelProvider
+//! [`AgentEvent`]: cuervo_domain::AgentEvent
+//! [`PermissionPolicy`]: cuervo_domain::PermissionPolicy
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod agent;
+pub mod approval;
+pub mod error;
+pub mod prompt;
+pub mod registry;
+
+pub use agent::{Agent, AgentConfig, RunOutcome};
+pub use approval::HeadlessApprover;
+pub use error::{AgentError, Result};
+pub use prompt::{SystemPromptInputs, build_system_prompt};
+pub use registry::ToolRegistry;
+pub use tokio_util::sync::CancellationToken;

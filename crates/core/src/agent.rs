@@ -1,0 +1,575 @@
+//! The agent loop: stream a turn, run the tools it asks for, feed the results back, repeat.
+//!
+//! Invariants the loop keeps, whatever happens:
+//! - the user's message is in the session before the provider is called;
+//! - every tool call in the session is answered by exactly one result in the next message
+//!   (cancelled or refused calls get an error result), so the session can always be sent
+//!   again;
+//! - tools run only after the model's answer is complete: a stream that breaks mid-answer
+//!   runs nothing, so a cut-off edit never half-applies;
+//! - cancellation drops in-flight requests and tool futures, which kill what they started.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use cuervo_domain::{
+    AgentEvent, Approval, ApprovalRequest, Approver, ContentBlock, Decision, Effect, Message,
+    ModelChunk, ModelError, ModelProvider, ModelRequest, PermissionLevel, PermissionPolicy,
+    PermissionRule, Role, Session, StopCause, StopReason, TokenBudget, Tool, ToolCall, ToolContext,
+    ToolError, ToolResult, Usage,
+};
+use futures::StreamExt;
+use futures::future::join_all;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::Result;
+use crate::registry::ToolRegistry;
+
+/// How one agent calls its model and how long it may go on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    pub model: String,
+    pub max_tokens: u32,
+    pub temperature: Option<f32>,
+    pub system_prompt: Option<String>,
+    /// The most model calls one run may make.
+    pub max_turns: u32,
+    /// The most tokens (input + output, all turns) one run may spend.
+    pub token_budget: Option<u64>,
+    pub stream: bool,
+}
+
+impl AgentConfig {
+    pub fn new(model: impl Into<String>) -> Self {
+        Self {
+            model: model.into(),
+            max_tokens: 8192,
+            temperature: None,
+            system_prompt: None,
+            max_turns: 50,
+            token_budget: None,
+            stream: true,
+        }
+    }
+}
+
+/// How a run ended when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub cause: StopCause,
+    /// Model calls made.
+    pub turns: u32,
+    pub usage: Usage,
+    /// The text of the model's last answer.
+    pub result: String,
+}
+
+/// One model, a tool set, a permission policy and someone to ask: everything a run needs.
+pub struct Agent {
+    provider: Arc<dyn ModelProvider>,
+    tools: ToolRegistry,
+    policy: Mutex<PermissionPolicy>,
+    approver: Arc<dyn Approver>,
+    tool_ctx: ToolContext,
+    config: AgentConfig,
+}
+
+/// What one streamed model answer produced.
+struct Turn {
+    blocks: Vec<ContentBlock>,
+    usage: Usage,
+    stop: Option<StopReason>,
+    cancelled: bool,
+}
+
+/// A call that passed validation and permission, ready to run.
+struct Approved<'a> {
+    index: usize,
+    call: &'a ToolCall,
+    tool: &'a Arc<dyn Tool>,
+}
+
+type Events = UnboundedSender<AgentEvent>;
+
+fn emit(events: &Events, event: AgentEvent) {
+    // A front end that stopped listening must not stop the run.
+    let _ = events.send(event);
+}
+
+impl Agent {
+    pub fn new(
+        provider: Arc<dyn ModelProvider>,
+        tools: ToolRegistry,
+        policy: PermissionPolicy,
+        approver: Arc<dyn Approver>,
+        tool_ctx: ToolContext,
+        config: AgentConfig,
+    ) -> Self {
+        Self {
+            provider,
+            tools,
+            policy: Mutex::new(policy),
+            approver,
+            tool_ctx,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    /// The policy as it stands, including rules granted with "allow always".
+    pub fn policy(&self) -> PermissionPolicy {
+        self.policy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs one user prompt to completion, appending everything to `session`.
+    ///
+    /// On a model error the session keeps the user's message and every complete turn
+    /// before the failure, so the conversation can be retried or continued.
+    pub async fn run(
+        &self,
+        session: &mut Session,
+        prompt: &str,
+        events: &Events,
+        cancel: &CancellationToken,
+    ) -> Result<RunOutcome> {
+        session.push(Message::user(prompt));
+        emit(
+            events,
+            AgentEvent::AgentStarted {
+                session_id: session.id.0.clone(),
+                provider: self.provider.name().to_owned(),
+                model: self.config.model.clone(),
+            },
+        );
+        let mut usage = Usage::default();
+        let mut budget = TokenBudget::new(self.config.token_budget);
+        let mut turns = 0;
+        loop {
+            turns += 1;
+            let turn = match self.stream_turn(session, turns, events, cancel).await {
+                Ok(turn) => turn,
+                Err(error) => {
+                    emit(
+                        events,
+                        AgentEvent::ModelError {
+                            error: error.clone(),
+                        },
+                    );
+                    emit(
+                        events,
+                        AgentEvent::AgentFailed {
+                            error: error.to_string(),
+                        },
+                    );
+                    return Err(error.into());
+                }
+            };
+            usage.add(&turn.usage);
+            session.usage.add(&turn.usage);
+            budget.spend(&turn.usage);
+
+            if turn.cancelled {
+                // Keep what the user saw, but never an unanswered tool call.
+                let kept: Vec<ContentBlock> = turn
+                    .blocks
+                    .into_iter()
+                    .filter(|b| matches!(b, ContentBlock::Text { .. }))
+                    .collect();
+                if !kept.is_empty() {
+                    session.push(Message {
+                        role: Role::Assistant,
+                        content: kept,
+                    });
+                }
+                return Ok(self.finish(session, events, StopCause::Cancelled, turns, usage));
+            }
+
+            let stop_reason = turn.stop.unwrap_or(StopReason::EndTurn);
+            emit(
+                events,
+                AgentEvent::TurnCompleted {
+                    turn: turns,
+                    stop_reason,
+                    usage: turn.usage,
+                },
+            );
+            let calls: Vec<ToolCall> = turn
+                .blocks
+                .iter()
+                .filter_map(|b| match b {
+                    ContentBlock::ToolUse(call) => Some(call.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !turn.blocks.is_empty() {
+                session.push(Message {
+                    role: Role::Assistant,
+                    content: turn.blocks,
+                });
+            }
+            if calls.is_empty() {
+                return Ok(self.finish(session, events, StopCause::Completed, turns, usage));
+            }
+
+            let (results, cancelled) = self.run_tools(&calls, events, cancel).await;
+            session.push(Message::tool_results(results));
+            if cancelled {
+                return Ok(self.finish(session, events, StopCause::Cancelled, turns, usage));
+            }
+            if budget.is_exhausted() {
+                return Ok(self.finish(session, events, StopCause::TokenBudget, turns, usage));
+            }
+            if turns >= self.config.max_turns {
+                return Ok(self.finish(session, events, StopCause::MaxTurns, turns, usage));
+            }
+        }
+    }
+
+    fn finish(
+        &self,
+        session: &Session,
+        events: &Events,
+        cause: StopCause,
+        turns: u32,
+        usage: Usage,
+    ) -> RunOutcome {
+        let result = session.last_assistant_text().unwrap_or_default();
+        emit(
+            events,
+            AgentEvent::AgentCompleted {
+                cause,
+                turns,
+                usage,
+                result: result.clone(),
+            },
+        );
+        RunOutcome {
+            cause,
+            turns,
+            usage,
+            result,
+        }
+    }
+
+    fn request(&self, session: &Session) -> ModelRequest {
+        ModelRequest {
+            model: self.config.model.clone(),
+            system: self.config.system_prompt.clone(),
+            messages: session.messages.clone(),
+            tools: self.tools.specs(),
+            max_tokens: self.config.max_tokens,
+            temperature: self.config.temperature,
+            stream: self.config.stream,
+        }
+    }
+
+    /// Streams one model answer, forwarding deltas as events and assembling the blocks.
+    async fn stream_turn(
+        &self,
+        session: &Session,
+        turn_number: u32,
+        events: &Events,
+        cancel: &CancellationToken,
+    ) -> std::result::Result<Turn, ModelError> {
+        emit(
+            events,
+            AgentEvent::ModelInvoked {
+                turn: turn_number,
+                provider: self.provider.name().to_owned(),
+                model: self.config.model.clone(),
+            },
+        );
+        let mut stream = self.provider.invoke(self.request(session));
+        let mut turn = Turn {
+            blocks: Vec::new(),
+            usage: Usage::default(),
+            stop: None,
+            cancelled: false,
+        };
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = cancel.cancelled() => {
+                    turn.cancelled = true;
+                    return Ok(turn);
+                }
+                next = stream.next() => next,
+            };
+            let Some(chunk) = next else { break };
+            match chunk? {
+                ModelChunk::Text { text } => {
+                    emit(events, AgentEvent::TextDelta { text: text.clone() });
+                    match turn.blocks.last_mut() {
+                        Some(ContentBlock::Text { text: last }) => last.push_str(&text),
+                        _ => turn.blocks.push(ContentBlock::Text { text }),
+                    }
+                }
+                ModelChunk::Thinking { thinking } => {
+                    emit(
+                        events,
+                        AgentEvent::ThinkingDelta {
+                            thinking: thinking.clone(),
+                        },
+                    );
+                    match turn.blocks.last_mut() {
+                        Some(ContentBlock::Thinking {
+                            thinking: last,
+                            signature: None,
+                        }) => last.push_str(&thinking),
+                        _ => turn.blocks.push(ContentBlock::Thinking {
+                            thinking,
+                            signature: None,
+                        }),
+                    }
+                }
+                ModelChunk::ThinkingSignature { signature } => {
+                    if let Some(ContentBlock::Thinking {
+                        signature: slot, ..
+                    }) = turn.blocks.last_mut()
+                    {
+                        *slot = Some(signature);
+                    }
+                }
+                ModelChunk::ToolUseStart { id, name } => {
+                    emit(events, AgentEvent::ToolCallStarted { id, name });
+                }
+                ModelChunk::ToolUse { call } => {
+                    emit(events, AgentEvent::ToolCall { call: call.clone() });
+                    turn.blocks.push(ContentBlock::ToolUse(call));
+                }
+                ModelChunk::Usage { usage } => turn.usage.merge(&usage),
+                ModelChunk::Stop { reason } => {
+                    turn.stop = Some(reason);
+                    break;
+                }
+            }
+        }
+        if turn.stop.is_none() {
+            return Err(ModelError::new(
+                self.provider.name(),
+                cuervo_domain::ModelErrorKind::StreamCut,
+                "the response ended before the model finished; nothing from it was applied",
+            ));
+        }
+        Ok(turn)
+    }
+
+    /// Runs one turn's tool calls: each is validated and authorised in order; consecutive
+    /// read-only calls run concurrently, anything that changes state runs alone. Returns
+    /// one result per call, in call order, and whether the run was cancelled.
+    async fn run_tools(
+        &self,
+        calls: &[ToolCall],
+        events: &Events,
+        cancel: &CancellationToken,
+    ) -> (Vec<ToolResult>, bool) {
+        let mut results: Vec<Option<ToolResult>> = vec![None; calls.len()];
+        let mut batch: Vec<Approved<'_>> = Vec::new();
+        let mut cancelled = false;
+        for (index, call) in calls.iter().enumerate() {
+            if cancel.is_cancelled() {
+                cancelled = true;
+                break;
+            }
+            let approved = match self.authorise(call, events).await {
+                Ok(tool) => Approved { index, call, tool },
+                Err(error) => {
+                    results[index] = Some(self.record(call, Err(error), Instant::now(), events));
+                    continue;
+                }
+            };
+            let read_only = approved.tool.permission() == PermissionLevel::ReadOnly;
+            if !read_only && !batch.is_empty() {
+                cancelled = self
+                    .execute(std::mem::take(&mut batch), &mut results, events, cancel)
+                    .await;
+                if cancelled {
+                    break;
+                }
+            }
+            batch.push(approved);
+            if !read_only {
+                cancelled = self
+                    .execute(std::mem::take(&mut batch), &mut results, events, cancel)
+                    .await;
+                if cancelled {
+                    break;
+                }
+            }
+        }
+        if !cancelled && !batch.is_empty() {
+            cancelled = self.execute(batch, &mut results, events, cancel).await;
+        }
+        let results = results
+            .into_iter()
+            .zip(calls)
+            .map(|(result, call)| {
+                result.unwrap_or_else(|| ToolResult {
+                    call_id: call.id.clone(),
+                    content: "cancelled by the user before it ran".into(),
+                    is_error: true,
+                })
+            })
+            .collect();
+        (results, cancelled || cancel.is_cancelled())
+    }
+
+    /// Runs approved calls concurrently; returns true when cancelled mid-way.
+    async fn execute(
+        &self,
+        batch: Vec<Approved<'_>>,
+        results: &mut [Option<ToolResult>],
+        events: &Events,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let started = Instant::now();
+        let runs = batch
+            .iter()
+            .map(|a| a.tool.execute(a.call.input.clone(), &self.tool_ctx));
+        let outputs = tokio::select! {
+            biased;
+            () = cancel.cancelled() => None,
+            outputs = join_all(runs) => Some(outputs),
+        };
+        match outputs {
+            Some(outputs) => {
+                for (approved, output) in batch.iter().zip(outputs) {
+                    results[approved.index] =
+                        Some(self.record(approved.call, output, started, events));
+                }
+                false
+            }
+            None => {
+                for approved in &batch {
+                    let interrupted = Err(ToolError::Failed("interrupted by the user".into()));
+                    results[approved.index] =
+                        Some(self.record(approved.call, interrupted, started, events));
+                }
+                true
+            }
+        }
+    }
+
+    /// Validates a call and asks the policy (and, if needed, a person) whether it may run.
+    async fn authorise(
+        &self,
+        call: &ToolCall,
+        events: &Events,
+    ) -> std::result::Result<&Arc<dyn Tool>, ToolError> {
+        let Some(tool) = self.tools.get(&call.name) else {
+            let available: Vec<&str> = self.tools.names().collect();
+            return Err(ToolError::InvalidInput(format!(
+                "there is no tool named `{}`; available tools: {}",
+                call.name,
+                available.join(", ")
+            )));
+        };
+        let action = tool.validate(&call.input, &self.tool_ctx)?;
+        let decision = self.policy().decide(
+            tool.name(),
+            tool.permission(),
+            tool.requires_confirmation(&call.input),
+            &action,
+        );
+        let decision = match decision {
+            Decision::Ask(reason) => {
+                let request = ApprovalRequest {
+                    call_id: call.id.clone(),
+                    tool: tool.name().to_owned(),
+                    action,
+                    reason: reason.clone(),
+                };
+                match self.approver.approve(request).await {
+                    Approval::AllowOnce => Decision::Allow,
+                    Approval::AllowAlways { rule } => {
+                        if let Ok(rule) = rule.parse::<PermissionRule>() {
+                            self.policy
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .allow_rule(rule);
+                        }
+                        Decision::Allow
+                    }
+                    Approval::Deny => Decision::Deny(format!("the user refused it ({reason})")),
+                    Approval::DenyWithFeedback { feedback } => Decision::Deny(feedback),
+                }
+            }
+            other => other,
+        };
+        emit(
+            events,
+            AgentEvent::PermissionDecided {
+                call_id: call.id.clone(),
+                tool: tool.name().to_owned(),
+                decision: decision.clone(),
+            },
+        );
+        match decision {
+            Decision::Allow => Ok(tool),
+            Decision::Deny(reason) | Decision::Ask(reason) => {
+                Err(ToolError::PermissionDenied(reason))
+            }
+        }
+    }
+
+    /// Turns a tool outcome into the result the model sees, raising the matching events.
+    fn record(
+        &self,
+        call: &ToolCall,
+        outcome: std::result::Result<cuervo_domain::ToolOutput, ToolError>,
+        started: Instant,
+        events: &Events,
+    ) -> ToolResult {
+        let (content, is_error) = match outcome {
+            Ok(output) => {
+                for effect in output.effects {
+                    emit(events, effect_event(&call.id, effect));
+                }
+                (output.content, output.is_error)
+            }
+            Err(error) => (error.to_string(), true),
+        };
+        emit(
+            events,
+            AgentEvent::ToolExecuted {
+                call_id: call.id.clone(),
+                tool: call.name.clone(),
+                is_error,
+                content: content.clone(),
+                duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            },
+        );
+        ToolResult {
+            call_id: call.id.clone(),
+            content,
+            is_error,
+        }
+    }
+}
+
+fn effect_event(call_id: &str, effect: Effect) -> AgentEvent {
+    match effect {
+        Effect::FileModified { path, diff } => AgentEvent::FileModified {
+            call_id: call_id.to_owned(),
+            path,
+            diff,
+        },
+        Effect::CommandExecuted {
+            command,
+            exit_code,
+            timed_out,
+        } => AgentEvent::BashExecuted {
+            call_id: call_id.to_owned(),
+            command,
+            exit_code,
+            timed_out,
+        },
+    }
+}

@@ -1,0 +1,2 @@
+mod agent_loop;
+mod fakes;
