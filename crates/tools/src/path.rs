@@ -1,0 +1,245 @@
+//! Resolving the paths the model gives against the project root.
+//!
+//! The model may write `src/main.rs`, `./src/../src/main.rs`, `/abs/path` or `~/notes`.
+//! Rules and prompts must see where a call really lands, so every path is made absolute
+//! and canonical: `..` is applied to real directories and symlinks are followed, also
+//! for a file that does not exist yet (its deepest existing ancestor is resolved and the
+//! rest appended). A path that ends up outside the root — through `..`, an absolute
+//! path, or a symlink inside the project pointing elsewhere — is reported as such; the
+//! tools never refuse it themselves, the permission policy decides.
+
+use std::path::{Component, Path, PathBuf};
+
+use cuervo_domain::ToolError;
+
+/// How many symlinks one resolution may follow before it is taken for a loop (Linux's
+/// own limit).
+const MAX_SYMLINKS: usize = 40;
+
+/// A path argument after resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedPath {
+    /// The canonical absolute path the call touches.
+    pub absolute: PathBuf,
+    /// What rules match and people read: relative to the root with `/` separators
+    /// (`.` for the root itself) when inside it, the absolute path when outside.
+    pub display: String,
+    /// The canonical path is not under the root.
+    pub outside_root: bool,
+}
+
+/// Resolves `raw` against `root`. `root` should already be canonical; it is
+/// canonicalised again when possible so a caller passing `/tmp/..` style roots still
+/// gets correct inside/outside answers.
+pub fn resolve(root: &Path, raw: &str) -> Result<ResolvedPath, ToolError> {
+    if raw.contains('\0') {
+        return Err(ToolError::InvalidInput(format!(
+            "the path {raw:?} contains a NUL byte; give a plain file path"
+        )));
+    }
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let expanded = expand_home(raw);
+    let joined = if expanded.is_absolute() {
+        expanded
+    } else {
+        root.join(expanded)
+    };
+    let mut budget = MAX_SYMLINKS;
+    let absolute = canonicalize_lenient(&joined, &mut budget).map_err(|()| {
+        ToolError::Failed(format!(
+            "cannot resolve {raw}: too many levels of symbolic links (a symlink loop?)"
+        ))
+    })?;
+    Ok(describe(&root, absolute))
+}
+
+/// The display form and inside/outside verdict of an already canonical path.
+pub fn describe(root: &Path, absolute: PathBuf) -> ResolvedPath {
+    match absolute.strip_prefix(root) {
+        Ok(rel) => ResolvedPath {
+            display: relative_display(rel),
+            absolute,
+            outside_root: false,
+        },
+        Err(_) => ResolvedPath {
+            display: absolute.to_string_lossy().into_owned(),
+            absolute,
+            outside_root: true,
+        },
+    }
+}
+
+/// `a/b/c` with `/` separators whatever the platform, `.` for the empty path.
+pub fn relative_display(rel: &Path) -> String {
+    let parts: Vec<_> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// `~` and `~/x` mean the home directory, as in a shell; models write them often.
+fn expand_home(raw: &str) -> PathBuf {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    if raw == "~" {
+        if let Some(h) = home() {
+            return h;
+        }
+    } else if let Some(rest) = raw.strip_prefix("~/")
+        && let Some(h) = home()
+    {
+        return h.join(rest);
+    }
+    PathBuf::from(raw)
+}
+
+/// Canonicalises an absolute path whose tail may not exist. Walks it component by
+/// component keeping `current` canonical: existing symlinks are followed (recursively,
+/// within `budget`), `..` pops a component of the canonical prefix — which is the real
+/// parent — and names that do not exist are appended as they are. Errors only on a
+/// symlink loop.
+fn canonicalize_lenient(path: &Path, budget: &mut usize) -> Result<PathBuf, ()> {
+    let mut current = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Prefix(p) => current.push(p.as_os_str()),
+            Component::RootDir => current.push(Component::RootDir.as_os_str()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                current.pop();
+            }
+            Component::Normal(name) => {
+                let candidate = current.join(name);
+                match std::fs::symlink_metadata(&candidate) {
+                    Ok(meta) if meta.file_type().is_symlink() => {
+                        if *budget == 0 {
+                            return Err(());
+                        }
+                        *budget -= 1;
+                        let Ok(target) = std::fs::read_link(&candidate) else {
+                            current = candidate;
+                            continue;
+                        };
+                        // A relative link is relative to the directory holding it, which
+                        // `current` already is, canonically.
+                        current = canonicalize_lenient(&current.join(target), budget)?;
+                    }
+                    _ => current = candidate,
+                }
+            }
+        }
+    }
+    Ok(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn root() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = fs::canonicalize(dir.path()).expect("canonical");
+        let project = root.join("project");
+        fs::create_dir_all(project.join("src")).expect("mkdir");
+        fs::write(project.join("src/main.rs"), "fn main() {}").expect("write");
+        (dir, project)
+    }
+
+    #[test]
+    fn relative_paths_inside_the_root() {
+        let (_d, root) = root();
+        let r = resolve(&root, "src/main.rs").expect("resolve");
+        assert_eq!(r.display, "src/main.rs");
+        assert_eq!(r.absolute, root.join("src/main.rs"));
+        assert!(!r.outside_root);
+        let r = resolve(&root, "./src/../src/./main.rs").expect("resolve");
+        assert_eq!(r.display, "src/main.rs");
+        assert_eq!(resolve(&root, ".").expect("root").display, ".");
+        assert_eq!(resolve(&root, "").expect("empty").display, ".");
+    }
+
+    #[test]
+    fn absolute_paths_inside_the_root_become_relative() {
+        let (_d, root) = root();
+        let raw = root.join("src/main.rs");
+        let r = resolve(&root, raw.to_str().expect("utf8")).expect("resolve");
+        assert_eq!(r.display, "src/main.rs");
+        assert!(!r.outside_root);
+    }
+
+    #[test]
+    fn dot_dot_escapes_are_outside() {
+        let (_d, root) = root();
+        let r = resolve(&root, "../secret.txt").expect("resolve");
+        assert!(r.outside_root);
+        assert_eq!(
+            r.absolute,
+            root.parent().expect("parent").join("secret.txt")
+        );
+        assert_eq!(r.display, r.absolute.to_string_lossy());
+        // Through directories that do not exist yet.
+        let r = resolve(&root, "new/dir/../../../x").expect("resolve");
+        assert!(r.outside_root, "{r:?}");
+        let r = resolve(&root, "new/dir/../../x").expect("resolve");
+        assert!(!r.outside_root);
+        assert_eq!(r.display, "x");
+        // A sibling whose name merely starts with the root's name is outside.
+        let r = resolve(&root, "../project-other/a").expect("resolve");
+        assert!(r.outside_root);
+    }
+
+    #[test]
+    fn symlinks_pointing_outside_are_outside() {
+        let (d, root) = root();
+        let outside = fs::canonicalize(d.path()).expect("c").join("outside");
+        fs::create_dir_all(&outside).expect("mkdir");
+        fs::write(outside.join("f.txt"), "x").expect("write");
+        std::os::unix::fs::symlink(&outside, root.join("link")).expect("symlink");
+        let r = resolve(&root, "link/f.txt").expect("resolve");
+        assert!(r.outside_root);
+        assert_eq!(r.absolute, outside.join("f.txt"));
+        // A file that does not exist yet behind the link is outside too.
+        let r = resolve(&root, "link/new/file.txt").expect("resolve");
+        assert!(r.outside_root);
+        assert_eq!(r.absolute, outside.join("new/file.txt"));
+        // `..` after a symlink applies to the real directory, not lexically.
+        let r = resolve(&root, "link/../project/src").expect("resolve");
+        assert!(!r.outside_root, "{r:?}");
+        assert_eq!(r.display, "src");
+    }
+
+    #[test]
+    fn relative_and_dangling_symlinks_resolve_to_their_targets() {
+        let (_d, root) = root();
+        std::os::unix::fs::symlink("src/main.rs", root.join("m.rs")).expect("symlink");
+        let r = resolve(&root, "m.rs").expect("resolve");
+        assert_eq!(r.display, "src/main.rs");
+        std::os::unix::fs::symlink("../elsewhere.txt", root.join("dangling")).expect("symlink");
+        let r = resolve(&root, "dangling").expect("resolve");
+        assert!(r.outside_root);
+        assert!(r.display.ends_with("/elsewhere.txt"));
+    }
+
+    #[test]
+    fn symlink_loops_are_an_error() {
+        let (_d, root) = root();
+        std::os::unix::fs::symlink("b", root.join("a")).expect("symlink");
+        std::os::unix::fs::symlink("a", root.join("b")).expect("symlink");
+        let e = resolve(&root, "a/x").expect_err("loop");
+        assert!(matches!(e, ToolError::Failed(m) if m.contains("symbolic links")));
+    }
+
+    #[test]
+    fn non_canonical_roots_are_canonicalised() {
+        let (_d, root) = root();
+        let odd = root.join("src/..");
+        let r = resolve(&odd, "src/main.rs").expect("resolve");
+        assert_eq!(r.display, "src/main.rs");
+        assert!(!r.outside_root);
+    }
+}
