@@ -1,0 +1,878 @@
+//! The Anthropic Messages API adapter: domain ⇄ [`crate::wire::anthropic`] mapping and the
+//! stream decoder. Transport, retries and error mapping live in `transport`.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use cuervo_domain::{
+    BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, Message, ModelChunk, ModelError,
+    ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
+};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+
+use crate::sse::Event;
+use crate::transport::{self, Decoder, HttpRequest, Transport};
+use crate::wire::anthropic as wire;
+use crate::{ProviderSettings, catalog, pricing};
+
+/// The API version this adapter speaks.
+pub const API_VERSION: &str = "2023-06-01";
+
+/// [`ModelProvider`] for the Anthropic Messages API.
+pub struct AnthropicProvider {
+    transport: Transport,
+}
+
+impl AnthropicProvider {
+    /// Validates `settings` and builds the HTTP client. A missing key is reported by
+    /// `invoke`, not here.
+    pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
+        Ok(Self {
+            transport: Transport::new(settings, true)?,
+        })
+    }
+
+    /// `{base}/v1/{path}`, tolerating a base that already ends in `/v1`.
+    fn url(&self, path: &str) -> String {
+        let base = self.transport.base_url();
+        if base.ends_with("/v1") {
+            format!("{base}/{path}")
+        } else {
+            format!("{base}/v1/{path}")
+        }
+    }
+
+    fn headers(&self) -> Result<HeaderMap, ModelError> {
+        let mut headers = HeaderMap::new();
+        if let Some(key) = self.transport.key_header("")? {
+            headers.insert("x-api-key", key);
+        }
+        headers.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(self.transport.with_extra_headers(headers))
+    }
+}
+
+impl ModelProvider for AnthropicProvider {
+    fn name(&self) -> &str {
+        self.transport.name()
+    }
+
+    fn capabilities(&self, model: &str) -> Capabilities {
+        catalog::capabilities(model)
+    }
+
+    fn invoke(&self, request: ModelRequest) -> ChunkStream {
+        let headers = match self.headers() {
+            Ok(headers) => headers,
+            Err(error) => return transport::fail(error),
+        };
+        let body = match serde_json::to_vec(&to_wire(&request)) {
+            Ok(body) => Bytes::from(body),
+            Err(e) => {
+                return transport::fail(ModelError::new(
+                    self.name(),
+                    cuervo_domain::ModelErrorKind::InvalidRequest,
+                    format!("could not serialise the request: {e}"),
+                ));
+            }
+        };
+        let name = self.name().to_owned();
+        self.transport.send(
+            HttpRequest {
+                url: self.url("messages"),
+                headers,
+                body,
+                stream: request.stream,
+            },
+            move || StreamDecoder::new(&name),
+            decode_whole,
+        )
+    }
+
+    fn is_available(&self) -> BoxFuture<'_, bool> {
+        match self.headers() {
+            Ok(headers) => self.transport.probe(self.url("models"), headers),
+            Err(_) => Box::pin(async { false }),
+        }
+    }
+
+    fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {
+        pricing::estimate(request)
+    }
+}
+
+/// Maps a domain request to the wire body.
+///
+/// Tool results travel in `user` messages; thinking blocks without a signature are
+/// dropped (the API rejects them); empty text blocks and messages left empty are
+/// dropped; consecutive messages of one role are merged with tool results first, as the
+/// API requires.
+pub fn to_wire(request: &ModelRequest) -> wire::MessagesRequest {
+    let mut messages: Vec<wire::Message> = Vec::new();
+    for message in &request.messages {
+        let mapped = message_to_wire(message);
+        if mapped.content.is_empty() {
+            continue;
+        }
+        match messages.last_mut() {
+            Some(last) if last.role == mapped.role => {
+                last.content.extend(mapped.content);
+                // A stable sort: tool results first, the rest in order.
+                last.content
+                    .sort_by_key(|b| !matches!(b, wire::ContentBlock::ToolResult { .. }));
+            }
+            _ => messages.push(mapped),
+        }
+    }
+    wire::MessagesRequest {
+        model: request.model.clone(),
+        max_tokens: request.max_tokens,
+        system: request.system.clone().filter(|s| !s.is_empty()),
+        messages,
+        tools: request
+            .tools
+            .iter()
+            .map(|tool| wire::Tool {
+                name: tool.name.clone(),
+                description: tool.description.clone(),
+                input_schema: tool.input_schema.clone(),
+            })
+            .collect(),
+        temperature: request.temperature,
+        stream: request.stream,
+    }
+}
+
+fn message_to_wire(message: &Message) -> wire::Message {
+    let role = match message.role {
+        Role::Assistant => wire::Role::Assistant,
+        Role::User | Role::Tool => wire::Role::User,
+    };
+    let content = message
+        .content
+        .iter()
+        .filter_map(|block| match (block, role) {
+            (ContentBlock::Text { text }, _) if !text.is_empty() => {
+                Some(wire::ContentBlock::Text { text: text.clone() })
+            }
+            (
+                ContentBlock::Thinking {
+                    thinking,
+                    signature: Some(signature),
+                },
+                wire::Role::Assistant,
+            ) if !signature.is_empty() => Some(wire::ContentBlock::Thinking {
+                thinking: thinking.clone(),
+                signature: signature.clone(),
+            }),
+            (ContentBlock::ToolUse(call), wire::Role::Assistant) => {
+                Some(wire::ContentBlock::ToolUse {
+                    id: call.id.clone(),
+                    name: call.name.clone(),
+                    input: call.input.clone(),
+                })
+            }
+            (ContentBlock::ToolResult(result), wire::Role::User) => {
+                Some(wire::ContentBlock::ToolResult {
+                    tool_use_id: result.call_id.clone(),
+                    content: result.content.clone(),
+                    is_error: result.is_error,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    wire::Message { role, content }
+}
+
+fn stop_reason(reason: Option<&str>) -> StopReason {
+    match reason {
+        None | Some("end_turn") => StopReason::EndTurn,
+        Some("tool_use") => StopReason::ToolUse,
+        Some("max_tokens") => StopReason::MaxTokens,
+        Some("stop_sequence") => StopReason::StopSequence,
+        Some("refusal") => StopReason::Refusal,
+        Some(other) => StopReason::Other(other.to_owned()),
+    }
+}
+
+fn usage(wire: &wire::Usage) -> Usage {
+    Usage {
+        input_tokens: wire.input_tokens.unwrap_or(0),
+        output_tokens: wire.output_tokens.unwrap_or(0),
+        cache_read_tokens: wire.cache_read_input_tokens.unwrap_or(0),
+        cache_write_tokens: wire.cache_creation_input_tokens.unwrap_or(0),
+    }
+}
+
+fn error(provider: &str, body: wire::ErrorBody) -> ModelError {
+    transport::stream_error(
+        provider,
+        transport::ErrorDetails {
+            message: body.message,
+            kind: Some(body.kind),
+            code: None,
+        },
+    )
+}
+
+/// Decodes a non-streamed response into the chunks a stream would have produced.
+fn decode_whole(provider: &str, body: &[u8]) -> Result<Vec<ModelChunk>, ModelError> {
+    let text = String::from_utf8_lossy(body);
+    let value: serde_json::Value = transport::parse_json(provider, "the response", &text)?;
+    if value.get("type").and_then(|t| t.as_str()) == Some("error") {
+        let response: wire::ErrorResponse =
+            transport::parse_json(provider, "the error response", &text)?;
+        return Err(error(provider, response.error));
+    }
+    let response: wire::MessagesResponse = serde_json::from_value(value)
+        .map_err(|e| transport::protocol(provider, format!("unexpected response shape: {e}")))?;
+    let mut out = Vec::new();
+    for block in response.content {
+        match block {
+            wire::ContentBlock::Text { text } if !text.is_empty() => {
+                out.push(ModelChunk::Text { text });
+            }
+            wire::ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                out.push(ModelChunk::Thinking { thinking });
+                if !signature.is_empty() {
+                    out.push(ModelChunk::ThinkingSignature { signature });
+                }
+            }
+            wire::ContentBlock::ToolUse { id, name, input } => {
+                out.push(ModelChunk::ToolUseStart {
+                    id: id.clone(),
+                    name: name.clone(),
+                });
+                out.push(ModelChunk::ToolUse {
+                    call: ToolCall { id, name, input },
+                });
+            }
+            _ => {}
+        }
+    }
+    out.push(ModelChunk::Usage {
+        usage: usage(&response.usage),
+    });
+    out.push(ModelChunk::Stop {
+        reason: stop_reason(response.stop_reason.as_deref()),
+    });
+    Ok(out)
+}
+
+/// What a content block in flight is.
+enum Block {
+    Text,
+    Thinking,
+    Tool {
+        id: String,
+        name: String,
+        json: String,
+    },
+    Other,
+}
+
+/// Streaming decoder: `message_start` → (`content_block_start` → deltas →
+/// `content_block_stop`)* → `message_delta` → `message_stop`.
+pub(crate) struct StreamDecoder {
+    provider: String,
+    usage: Usage,
+    blocks: HashMap<usize, Block>,
+    stop: Option<StopReason>,
+    finished: bool,
+}
+
+impl StreamDecoder {
+    pub(crate) fn new(provider: &str) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            usage: Usage::default(),
+            blocks: HashMap::new(),
+            stop: None,
+            finished: false,
+        }
+    }
+
+    fn protocol(&self, message: String) -> ModelError {
+        transport::protocol(&self.provider, message)
+    }
+}
+
+impl Decoder for StreamDecoder {
+    fn event(&mut self, event: Event, out: &mut Vec<ModelChunk>) -> Result<(), ModelError> {
+        let what = format!("a `{}` event", event.event.as_deref().unwrap_or("message"));
+        let parsed: wire::StreamEvent = transport::parse_json(&self.provider, &what, &event.data)?;
+        match parsed {
+            wire::StreamEvent::MessageStart { message } => {
+                self.usage = usage(&message.usage);
+            }
+            wire::StreamEvent::ContentBlockStart {
+                index,
+                content_block,
+            } => {
+                let block = match content_block {
+                    wire::ContentBlock::Text { text } => {
+                        if !text.is_empty() {
+                            out.push(ModelChunk::Text { text });
+                        }
+                        Block::Text
+                    }
+                    wire::ContentBlock::Thinking {
+                        thinking,
+                        signature,
+                    } => {
+                        if !thinking.is_empty() {
+                            out.push(ModelChunk::Thinking { thinking });
+                        }
+                        if !signature.is_empty() {
+                            out.push(ModelChunk::ThinkingSignature { signature });
+                        }
+                        Block::Thinking
+                    }
+                    wire::ContentBlock::ToolUse { id, name, input } => {
+                        out.push(ModelChunk::ToolUseStart {
+                            id: id.clone(),
+                            name: name.clone(),
+                        });
+                        // The start carries `{}`; arguments arrive as deltas. Keep a
+                        // non-empty start input in case no delta follows.
+                        let json = match &input {
+                            serde_json::Value::Object(map) if map.is_empty() => String::new(),
+                            other => other.to_string(),
+                        };
+                        Block::Tool { id, name, json }
+                    }
+                    _ => Block::Other,
+                };
+                self.blocks.insert(index, block);
+            }
+            wire::StreamEvent::ContentBlockDelta { index, delta } => {
+                let Some(block) = self.blocks.get_mut(&index) else {
+                    return Err(self.protocol(format!(
+                        "content_block_delta for block {index}, which never started"
+                    )));
+                };
+                match (delta, block) {
+                    (wire::Delta::TextDelta { text }, _) => {
+                        if !text.is_empty() {
+                            out.push(ModelChunk::Text { text });
+                        }
+                    }
+                    (wire::Delta::ThinkingDelta { thinking }, _) => {
+                        if !thinking.is_empty() {
+                            out.push(ModelChunk::Thinking { thinking });
+                        }
+                    }
+                    (wire::Delta::SignatureDelta { signature }, _) => {
+                        out.push(ModelChunk::ThinkingSignature { signature });
+                    }
+                    (wire::Delta::InputJsonDelta { partial_json }, Block::Tool { json, .. }) => {
+                        json.push_str(&partial_json);
+                    }
+                    (wire::Delta::InputJsonDelta { .. }, _) => {
+                        return Err(self.protocol(format!(
+                            "input_json_delta for block {index}, which is not a tool call"
+                        )));
+                    }
+                    (wire::Delta::Other, _) => {}
+                }
+            }
+            wire::StreamEvent::ContentBlockStop { index } => {
+                if let Some(Block::Tool { id, name, json }) = self.blocks.remove(&index) {
+                    let input = transport::parse_tool_input(&self.provider, &id, &name, &json)?;
+                    out.push(ModelChunk::ToolUse {
+                        call: ToolCall { id, name, input },
+                    });
+                }
+            }
+            wire::StreamEvent::MessageDelta { delta, usage: u } => {
+                self.stop = Some(stop_reason(delta.stop_reason.as_deref()));
+                self.usage.merge(&usage(&u));
+                out.push(ModelChunk::Usage { usage: self.usage });
+            }
+            wire::StreamEvent::MessageStop => {
+                if let Some((index, _)) = self
+                    .blocks
+                    .iter()
+                    .find(|(_, block)| matches!(block, Block::Tool { .. }))
+                {
+                    return Err(self.protocol(format!(
+                        "message_stop while tool call block {index} was still open"
+                    )));
+                }
+                out.push(ModelChunk::Stop {
+                    reason: self.stop.take().unwrap_or(StopReason::EndTurn),
+                });
+                self.finished = true;
+            }
+            wire::StreamEvent::Error { error: body } => {
+                return Err(error(&self.provider, body));
+            }
+            wire::StreamEvent::Ping | wire::StreamEvent::Unknown => {}
+        }
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        self.finished
+    }
+
+    fn end(&mut self, _out: &mut Vec<ModelChunk>) -> Result<(), ModelError> {
+        if self.finished {
+            Ok(())
+        } else {
+            Err(transport::stream_cut(
+                &self.provider,
+                "the stream ended before message_stop",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cuervo_domain::{ModelErrorKind, ToolResult, ToolSpec};
+    use pretty_assertions::assert_eq;
+    use serde_json::{Value, json};
+
+    use crate::sse::SseParser;
+
+    pub(crate) fn conversation(stream: bool) -> ModelRequest {
+        ModelRequest {
+            model: "claude-sonnet-4-5".into(),
+            system: Some("You are Cuervo.".into()),
+            messages: vec![
+                Message::user("Read main.rs and list the files."),
+                Message {
+                    role: Role::Assistant,
+                    content: vec![
+                        ContentBlock::Thinking {
+                            thinking: "I should read it.".into(),
+                            signature: Some("sig-1".into()),
+                        },
+                        ContentBlock::Thinking {
+                            thinking: "unsigned, dropped".into(),
+                            signature: None,
+                        },
+                        ContentBlock::Text {
+                            text: "Reading.".into(),
+                        },
+                        ContentBlock::ToolUse(ToolCall {
+                            id: "call_1".into(),
+                            name: "read".into(),
+                            input: json!({"path": "main.rs"}),
+                        }),
+                        ContentBlock::ToolUse(ToolCall {
+                            id: "call_2".into(),
+                            name: "glob".into(),
+                            input: json!({"pattern": "*"}),
+                        }),
+                    ],
+                },
+                Message::tool_results(vec![
+                    ToolResult {
+                        call_id: "call_1".into(),
+                        content: "fn main() {}".into(),
+                        is_error: false,
+                    },
+                    ToolResult {
+                        call_id: "call_2".into(),
+                        content: "permission denied".into(),
+                        is_error: true,
+                    },
+                ]),
+                Message::user("Thanks. Now summarise."),
+            ],
+            tools: vec![ToolSpec {
+                name: "read".into(),
+                description: "Reads a file.".into(),
+                input_schema: json!({"type": "object", "properties": {"path": {"type": "string"}}}),
+            }],
+            max_tokens: 1024,
+            temperature: Some(0.5),
+            stream,
+        }
+    }
+
+    fn wire_json(request: &ModelRequest) -> Value {
+        let bytes = serde_json::to_vec(&to_wire(request)).expect("serialises");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[test]
+    fn maps_a_conversation_to_the_wire() {
+        assert_eq!(
+            wire_json(&conversation(true)),
+            json!({
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 1024,
+                "system": "You are Cuervo.",
+                "messages": [
+                    {"role": "user", "content": [
+                        {"type": "text", "text": "Read main.rs and list the files."}
+                    ]},
+                    {"role": "assistant", "content": [
+                        {"type": "thinking", "thinking": "I should read it.", "signature": "sig-1"},
+                        {"type": "text", "text": "Reading."},
+                        {"type": "tool_use", "id": "call_1", "name": "read", "input": {"path": "main.rs"}},
+                        {"type": "tool_use", "id": "call_2", "name": "glob", "input": {"pattern": "*"}}
+                    ]},
+                    {"role": "user", "content": [
+                        {"type": "tool_result", "tool_use_id": "call_1", "content": "fn main() {}", "is_error": false},
+                        {"type": "tool_result", "tool_use_id": "call_2", "content": "permission denied", "is_error": true},
+                        {"type": "text", "text": "Thanks. Now summarise."}
+                    ]}
+                ],
+                "tools": [{
+                    "name": "read",
+                    "description": "Reads a file.",
+                    "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}
+                }],
+                "temperature": 0.5,
+                "stream": true
+            })
+        );
+    }
+
+    #[test]
+    fn minimal_request_omits_optional_fields() {
+        let request = ModelRequest {
+            model: "m".into(),
+            system: None,
+            messages: vec![Message::user("hi"), Message::assistant_text("")],
+            tools: vec![],
+            max_tokens: 10,
+            temperature: None,
+            stream: false,
+        };
+        assert_eq!(
+            wire_json(&request),
+            json!({
+                "model": "m",
+                "max_tokens": 10,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+                "stream": false
+            })
+        );
+    }
+
+    fn decode(body: &str) -> Vec<Result<ModelChunk, ModelError>> {
+        let mut parser = SseParser::new();
+        let mut decoder = StreamDecoder::new("anthropic");
+        let mut items = Vec::new();
+        for event in parser.feed(body.as_bytes()) {
+            let mut out = Vec::new();
+            let result = decoder.event(event, &mut out);
+            items.extend(out.into_iter().map(Ok));
+            if let Err(e) = result {
+                items.push(Err(e));
+                return items;
+            }
+            if decoder.finished() {
+                return items;
+            }
+        }
+        let mut out = Vec::new();
+        let result = decoder.end(&mut out);
+        items.extend(out.into_iter().map(Ok));
+        if let Err(e) = result {
+            items.push(Err(e));
+        }
+        items
+    }
+
+    fn sse(events: &[Value]) -> String {
+        events
+            .iter()
+            .map(|e| {
+                format!(
+                    "event: {}\ndata: {}\n\n",
+                    e["type"].as_str().expect("type"),
+                    e
+                )
+            })
+            .collect()
+    }
+
+    fn start(input_tokens: u64) -> Value {
+        json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
+            "model": "claude-sonnet-4-5", "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1,
+                      "cache_creation_input_tokens": 7, "cache_read_input_tokens": 30}}})
+    }
+
+    fn ok(chunks: Vec<ModelChunk>) -> Vec<Result<ModelChunk, ModelError>> {
+        chunks.into_iter().map(Ok).collect()
+    }
+
+    fn text(t: &str) -> ModelChunk {
+        ModelChunk::Text { text: t.into() }
+    }
+
+    #[test]
+    fn decodes_text_usage_and_stop() {
+        let body = sse(&[
+            start(25),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "ping"}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": ", world"}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 12}}),
+            json!({"type": "message_stop"}),
+        ]);
+        assert_eq!(
+            decode(&body),
+            ok(vec![
+                text("Hello"),
+                text(", world"),
+                ModelChunk::Usage {
+                    usage: Usage {
+                        input_tokens: 25,
+                        output_tokens: 12,
+                        cache_read_tokens: 30,
+                        cache_write_tokens: 7,
+                    }
+                },
+                ModelChunk::Stop {
+                    reason: StopReason::EndTurn
+                },
+            ])
+        );
+    }
+
+    #[test]
+    fn decodes_thinking_and_incremental_tool_arguments() {
+        let body = sse(&[
+            start(10),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Let me look."}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "EqQBCgIYAh"}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "read", "input": {}}}),
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": ""}}),
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"path\": \"sr"}}),
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "c/main.rs\"}"}}),
+            json!({"type": "content_block_stop", "index": 1}),
+            json!({"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "toolu_2", "name": "status", "input": {}}}),
+            json!({"type": "content_block_stop", "index": 2}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 40}}),
+            json!({"type": "message_stop"}),
+        ]);
+        assert_eq!(
+            decode(&body),
+            ok(vec![
+                ModelChunk::Thinking {
+                    thinking: "Let me look.".into()
+                },
+                ModelChunk::ThinkingSignature {
+                    signature: "EqQBCgIYAh".into()
+                },
+                ModelChunk::ToolUseStart {
+                    id: "toolu_1".into(),
+                    name: "read".into()
+                },
+                ModelChunk::ToolUse {
+                    call: ToolCall {
+                        id: "toolu_1".into(),
+                        name: "read".into(),
+                        input: json!({"path": "src/main.rs"}),
+                    }
+                },
+                ModelChunk::ToolUseStart {
+                    id: "toolu_2".into(),
+                    name: "status".into()
+                },
+                ModelChunk::ToolUse {
+                    call: ToolCall {
+                        id: "toolu_2".into(),
+                        name: "status".into(),
+                        input: json!({}),
+                    }
+                },
+                ModelChunk::Usage {
+                    usage: Usage {
+                        input_tokens: 10,
+                        output_tokens: 40,
+                        cache_read_tokens: 30,
+                        cache_write_tokens: 7,
+                    }
+                },
+                ModelChunk::Stop {
+                    reason: StopReason::ToolUse
+                },
+            ])
+        );
+    }
+
+    #[test]
+    fn maps_every_stop_reason() {
+        for (wire, domain) in [
+            ("end_turn", StopReason::EndTurn),
+            ("tool_use", StopReason::ToolUse),
+            ("max_tokens", StopReason::MaxTokens),
+            ("stop_sequence", StopReason::StopSequence),
+            ("refusal", StopReason::Refusal),
+            ("pause_turn", StopReason::Other("pause_turn".into())),
+        ] {
+            let body = sse(&[
+                start(1),
+                json!({"type": "message_delta", "delta": {"stop_reason": wire}, "usage": {"output_tokens": 1}}),
+                json!({"type": "message_stop"}),
+            ]);
+            let last = decode(&body).pop().expect("items");
+            assert_eq!(last, Ok(ModelChunk::Stop { reason: domain }), "{wire}");
+        }
+    }
+
+    #[test]
+    fn a_stream_without_message_stop_is_cut() {
+        let body = sse(&[
+            start(1),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}}),
+        ]);
+        let items = decode(&body);
+        assert_eq!(items[0], Ok(text("Hel")));
+        let error = items[1].clone().expect_err("cut");
+        assert_eq!(error.kind, ModelErrorKind::StreamCut);
+        assert!(error.message.contains("cut off"), "{}", error.message);
+        assert!(error.message.contains("nothing partial was applied"));
+    }
+
+    #[test]
+    fn mid_stream_error_event_maps_its_type() {
+        let body = format!(
+            "{}event: error\ndata: {}\n\n",
+            sse(&[start(1)]),
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+        );
+        let items = decode(&body);
+        let error = items[0].clone().expect_err("error");
+        assert_eq!(
+            error.kind,
+            ModelErrorKind::Overloaded {
+                retry_after_ms: None
+            }
+        );
+        assert!(error.message.contains("Overloaded"));
+    }
+
+    #[test]
+    fn malformed_data_and_arguments_are_protocol_errors() {
+        let items = decode("event: message_start\ndata: {not json\n\n");
+        assert_eq!(
+            items[0].clone().expect_err("bad").kind,
+            ModelErrorKind::Protocol
+        );
+        let body = sse(&[
+            start(1),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "read", "input": {}}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"path\": "}}),
+            json!({"type": "content_block_stop", "index": 0}),
+        ]);
+        let items = decode(&body);
+        assert_eq!(
+            items[0],
+            Ok(ModelChunk::ToolUseStart {
+                id: "t".into(),
+                name: "read".into()
+            })
+        );
+        let error = items[1].clone().expect_err("bad args");
+        assert_eq!(error.kind, ModelErrorKind::Protocol);
+        assert!(error.message.contains("read"));
+    }
+
+    #[test]
+    fn whole_response_gives_the_same_chunks() {
+        let body = json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [
+                {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                {"type": "text", "text": "Let me read it."},
+                {"type": "tool_use", "id": "toolu_1", "name": "read", "input": {"path": "a"}}
+            ],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": 5, "output_tokens": 6}
+        });
+        assert_eq!(
+            decode_whole("anthropic", body.to_string().as_bytes()),
+            Ok(vec![
+                ModelChunk::Thinking {
+                    thinking: "hmm".into()
+                },
+                ModelChunk::ThinkingSignature {
+                    signature: "sig".into()
+                },
+                text("Let me read it."),
+                ModelChunk::ToolUseStart {
+                    id: "toolu_1".into(),
+                    name: "read".into()
+                },
+                ModelChunk::ToolUse {
+                    call: ToolCall {
+                        id: "toolu_1".into(),
+                        name: "read".into(),
+                        input: json!({"path": "a"})
+                    }
+                },
+                ModelChunk::Usage {
+                    usage: Usage {
+                        input_tokens: 5,
+                        output_tokens: 6,
+                        ..Usage::default()
+                    }
+                },
+                ModelChunk::Stop {
+                    reason: StopReason::ToolUse
+                },
+            ])
+        );
+        assert_eq!(
+            decode_whole("anthropic", b"{oops").expect_err("bad").kind,
+            ModelErrorKind::Protocol
+        );
+    }
+
+    #[test]
+    fn missing_key_fails_at_once_naming_the_variable() {
+        let provider = AnthropicProvider::new(ProviderSettings::known("anthropic").expect("known"))
+            .expect("builds");
+        let items = futures::executor::block_on(futures::StreamExt::collect::<Vec<_>>(
+            provider.invoke(conversation(true)),
+        ));
+        assert_eq!(items.len(), 1);
+        let error = items[0].clone().expect_err("auth");
+        assert_eq!(error.kind, ModelErrorKind::Auth);
+        assert_eq!(
+            error.message,
+            "no API key for anthropic: set ANTHROPIC_API_KEY or providers.anthropic.api_key in ~/.config/cuervo/config.yml"
+        );
+    }
+
+    #[test]
+    fn url_tolerates_slashes_and_v1() {
+        for base in [
+            "https://api.anthropic.com",
+            "https://api.anthropic.com/",
+            "https://api.anthropic.com/v1/",
+        ] {
+            let provider = AnthropicProvider::new(ProviderSettings::new(
+                "anthropic",
+                crate::WireKind::Anthropic,
+                base,
+            ))
+            .expect("builds");
+            assert_eq!(
+                provider.url("messages"),
+                "https://api.anthropic.com/v1/messages"
+            );
+        }
+    }
+}

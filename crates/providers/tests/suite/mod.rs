@@ -1,0 +1,4 @@
+mod anthropic;
+mod common;
+mod openai;
+mod resilience;
