@@ -218,7 +218,9 @@ async fn dropping_the_stream_mid_stall_returns_at_once() {
         }
         let started = Instant::now();
         drop(stream);
-        assert!(started.elapsed() < Duration::from_millis(100));
+        // Not a timing benchmark: a drop that waited for the stalled socket would take the
+        // stall's full 30 s, so a generous bound tells the two apart on any machine.
+        assert!(started.elapsed() < Duration::from_secs(5));
         // The provider is still usable: a new call gets the next turn.
         server.push_turns([Turn::text("Next.")]);
         let chunks = chunks(collect(&*provider, request(true)).await);
