@@ -1,1 +1,92 @@
+//! The `cuervo` command. `main.rs` only calls [`main`]; everything else is here so tests
+//! can reach it.
 
+pub mod args;
+pub mod commands;
+pub mod clock;
+pub mod config;
+pub mod headless;
+pub mod interactive;
+pub mod render;
+pub mod setup;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::args::{Cli, Command, ConfigAction};
+use crate::setup::{Env, Project};
+
+/// Runs the command line; returns the process exit status.
+pub async fn main(cli: Cli) -> ExitCode {
+    init_tracing(cli.verbose);
+    match dispatch(cli, &setup::process_env).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            if error.is::<headless::UsageError>() { ExitCode::from(2) } else { ExitCode::FAILURE }
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
+    let project = Project::discover(&std::env::current_dir()?)?;
+    match &cli.command {
+        Some(Command::Config { action }) => return config_command(action, &cli, &project, env),
+        // Fast-layer subcommands: one arm each.
+        None => {}
+    }
+    let (config, _) = setup::effective_config(&cli, &project, env)?;
+    let prompt = match &cli.prompt {
+        Some(flag) => Some(headless::read_prompt(flag)?),
+        None if !std::io::stdin().is_terminal() => Some(headless::read_prompt("-")?),
+        None => None,
+    };
+    match prompt {
+        Some(prompt) => headless::run(&cli, &config, &project, prompt, env).await,
+        None => {
+            let (provider, model) = setup::resolve_model(&config, &cli)?;
+            if setup::api_key(&config, &provider, env).is_none() && needs_key(&config, &provider) {
+                let var = config.providers.get(&provider).and_then(|p| p.api_key_env.as_deref());
+                print!("{}", interactive::first_run_guide(&provider, &model, var));
+                return Ok(ExitCode::SUCCESS);
+            }
+            interactive::run(&cli, &config, &project, env).await
+        }
+    }
+}
+
+/// Known hosted providers need a key; a custom endpoint without `api_key_env` may not.
+fn needs_key(config: &config::Config, provider: &str) -> bool {
+    config.providers.get(provider).is_some_and(|p| p.api_key_env.is_some())
+}
+
+fn config_command(action: &ConfigAction, cli: &Cli, project: &Project, env: &Env) -> Result<ExitCode> {
+    match action {
+        ConfigAction::Schema => print!("{}", config::schema_json()),
+        ConfigAction::Path => {
+            let paths = config::ConfigPaths::new(&project.root, env);
+            let state = |p: &std::path::Path| if p.exists() { "exists" } else { "not created" };
+            if let Some(user) = &paths.user {
+                println!("user:    {} ({})", user.display(), state(user));
+            }
+            println!("project: {} ({})", paths.project.display(), state(&paths.project));
+        }
+        ConfigAction::Show => {
+            let (config, _) = setup::effective_config(cli, project, env)?;
+            print!("{}", config::show(&config));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing(verbose: bool) {
+    let filter = if verbose {
+        tracing_subscriber::EnvFilter::new("cuervo=debug,cuervo_core=debug,cuervo_providers=debug,cuervo_tools=debug")
+    } else {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+    };
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,139 @@
+//! The command line.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use cuervo_domain::{PermissionMode, PermissionRule};
+
+/// Cuervo: an AI coding agent for your terminal.
+///
+/// Run `cuervo` in a repository to talk to it, or `cuervo -p "PROMPT"` to run one task
+/// headless (in scripts and CI) and exit.
+#[derive(Debug, Parser)]
+#[command(name = "cuervo", version, about, long_about = None)]
+pub struct Cli {
+    /// Run PROMPT headless and exit. With `-p -` or no value the prompt is read from stdin;
+    /// with a PROMPT and piped stdin, stdin is appended to it as context.
+    #[arg(short = 'p', long = "print", value_name = "PROMPT", num_args = 0..=1, default_missing_value = "-")]
+    pub prompt: Option<String>,
+
+    /// Model to use, e.g. `claude-sonnet-4-5`, `gpt-4.1` or `openai/gpt-4.1`.
+    #[arg(long, short = 'm', global = true)]
+    pub model: Option<String>,
+
+    /// Provider from the config's `providers` (anthropic, openai, deepseek, or your own).
+    #[arg(long, global = true)]
+    pub provider: Option<String>,
+
+    /// plan (read-only), ask (default), auto-edit (edits run, shell asks), full-auto.
+    #[arg(long, value_parser = parse_mode, global = true)]
+    pub permission_mode: Option<PermissionMode>,
+
+    /// Allow tool calls without asking, e.g. `bash(cargo test:*)`, `edit(src/**)`, `write`.
+    /// Repeat the flag or separate rules with commas.
+    #[arg(long = "allow-tools", value_name = "RULES", value_parser = parse_rules, global = true)]
+    pub allow_tools: Vec<Vec<PermissionRule>>,
+
+    /// Refuse tool calls matching these rules, whatever the mode.
+    #[arg(long = "disallow-tools", value_name = "RULES", value_parser = parse_rules, global = true)]
+    pub disallow_tools: Vec<Vec<PermissionRule>>,
+
+    /// Most model calls before Cuervo stops.
+    #[arg(long, global = true)]
+    pub max_turns: Option<u32>,
+
+    /// Headless output: text (the answer, streamed), json (one object at the end),
+    /// stream-json (one event per line as it happens).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+
+    /// Log diagnostics to stderr (or set RUST_LOG, e.g. `RUST_LOG=cuervo=debug`).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    StreamJson,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    // Fast-layer subcommands: one variant each.
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the merged configuration (files, environment; secrets masked).
+    Show,
+    /// Print where the user and project configuration files are.
+    Path,
+    /// Print the JSON Schema of the configuration file.
+    Schema,
+}
+
+fn parse_mode(s: &str) -> Result<PermissionMode, String> {
+    s.parse()
+}
+
+/// Splits `a, b(x, y), c` on commas outside parentheses and parses each rule.
+pub fn parse_rules(s: &str) -> Result<Vec<PermissionRule>, String> {
+    let mut rules = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                rules.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    rules.push(&s[start..]);
+    rules
+        .into_iter()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.parse::<PermissionRule>().map_err(|e| e.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_split_outside_parentheses() {
+        let rules = parse_rules("read, bash(git log --format=%h,%s), edit(src/**)").unwrap();
+        let texts: Vec<String> = rules.iter().map(ToString::to_string).collect();
+        assert_eq!(texts, ["read", "bash(git log --format=%h,%s)", "edit(src/**)"]);
+        assert!(parse_rules("bash(oops").is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn print_flag_without_value_reads_stdin() {
+        let cli = Cli::parse_from(["cuervo", "-p"]);
+        assert_eq!(cli.prompt.as_deref(), Some("-"));
+        let cli = Cli::parse_from(["cuervo", "-p", "fix it", "--permission-mode", "auto-edit"]);
+        assert_eq!(cli.prompt.as_deref(), Some("fix it"));
+        assert_eq!(cli.permission_mode, Some(PermissionMode::AutoEdit));
+    }
+}

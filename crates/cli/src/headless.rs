@@ -1,0 +1,145 @@
+//! `cuervo -p`: one prompt, no questions asked, machine-readable if wanted.
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use cuervo_core::{AgentError, CancellationToken, HeadlessApprover};
+use cuervo_domain::{ModelErrorKind, Session, SessionId, StopCause};
+use tokio::sync::mpsc;
+
+use crate::args::Cli;
+use crate::clock;
+use crate::config::Config;
+use crate::render::{Renderer, RunSummary, cause_name};
+use crate::setup::{self, Env, Project};
+
+/// Exit status when the user cancelled (the shell's convention for SIGINT).
+const EXIT_CANCELLED: u8 = 130;
+
+/// A mistake in how the command was called: exit status 2, like clap's own errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The prompt from `-p`, stdin, or both.
+pub fn read_prompt(flag: &str) -> Result<String> {
+    let stdin = std::io::stdin();
+    let piped = !stdin.is_terminal();
+    let mut input = String::new();
+    if flag == "-" || piped {
+        stdin.lock().read_to_string(&mut input).context("cannot read the prompt from stdin")?;
+    }
+    let prompt = match (flag, input.trim().is_empty()) {
+        ("-", _) => input,
+        (flag, true) => flag.to_owned(),
+        (flag, false) => format!("{flag}\n\n<stdin>\n{}\n</stdin>", input.trim_end()),
+    };
+    if prompt.trim().is_empty() {
+        return Err(UsageError("the prompt is empty: pass it after -p or pipe it on stdin".into()).into());
+    }
+    Ok(prompt)
+}
+
+pub async fn run(cli: &Cli, config: &Config, project: &Project, prompt: String, env: &Env) -> Result<ExitCode> {
+    let assembled = setup::assemble(config, cli, project, Arc::new(HeadlessApprover), env, clock::today())?;
+    let mut session = Session::new(SessionId(clock::new_session_id()));
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+
+    let started = Instant::now();
+    let mut renderer = Renderer::new(cli.output_format, std::io::stdout(), std::io::stderr());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let agent = &assembled.agent;
+    let session_ref = &mut session;
+    let run = async move {
+        let tx = tx;
+        agent.run(session_ref, &prompt, &tx, &cancel).await
+    };
+    let render = async {
+        while let Some(event) = rx.recv().await {
+            renderer.event(&event);
+        }
+    };
+    let (outcome, ()) = tokio::join!(run, render);
+
+    let mut summary = RunSummary {
+        kind: "result",
+        is_error: false,
+        cause: String::new(),
+        result: String::new(),
+        error: None,
+        session_id: session.id.to_string(),
+        provider: assembled.provider.clone(),
+        model: assembled.model.clone(),
+        num_turns: 0,
+        usage: session.usage,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    let code = match outcome {
+        Ok(outcome) => {
+            summary.cause = cause_name(outcome.cause).to_owned();
+            summary.result = outcome.result;
+            summary.num_turns = outcome.turns;
+            summary.is_error = outcome.cause != StopCause::Completed;
+            match outcome.cause {
+                StopCause::Completed => ExitCode::SUCCESS,
+                StopCause::Cancelled => ExitCode::from(EXIT_CANCELLED),
+                StopCause::MaxTurns | StopCause::TokenBudget => ExitCode::FAILURE,
+            }
+        }
+        Err(AgentError::Model(error)) => {
+            let message = explain_model_error(&error, config);
+            summary.is_error = true;
+            summary.cause = "error".into();
+            summary.error = Some(message.clone());
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+        Err(other) => {
+            summary.is_error = true;
+            summary.cause = "error".into();
+            summary.error = Some(other.to_string());
+            eprintln!("error: {other}");
+            ExitCode::FAILURE
+        }
+    };
+    renderer.finish(&summary);
+    Ok(code)
+}
+
+/// The provider's error plus what the user can do about it.
+pub fn explain_model_error(error: &cuervo_domain::ModelError, config: &Config) -> String {
+    let provider = &error.provider;
+    let hint = match error.kind {
+        ModelErrorKind::Auth => {
+            let var = config.providers.get(provider).and_then(|p| p.api_key_env.clone());
+            match var {
+                // The provider already said which variable to fix.
+                Some(var) if error.message.contains(&var) => None,
+                Some(var) => Some(format!(
+                    "check the API key: set {var} (or providers.{provider}.api_key in ~/.config/cuervo/config.yml)"
+                )),
+                None => Some(format!("check providers.{provider}.api_key in ~/.config/cuervo/config.yml")),
+            }
+        }
+        ModelErrorKind::RateLimited { .. } | ModelErrorKind::Overloaded { .. } => {
+            Some("the provider is busy; wait a moment and run the prompt again, or pick another model with --model".into())
+        }
+        ModelErrorKind::ContextWindowExceeded => Some("the conversation is too long for this model; start a new one or use a model with a larger context window".into()),
+        ModelErrorKind::Network => Some(format!("check your connection and providers.{provider}.base_url")),
+        ModelErrorKind::StreamCut => Some("run the prompt again; no partial changes were applied".into()),
+        _ => None,
+    };
+    match hint {
+        Some(hint) => format!("{error}\n  {hint}"),
+        None => error.to_string(),
+    }
+}

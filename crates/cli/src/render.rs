@@ -1,0 +1,233 @@
+//! Headless renderers: how `cuervo -p` writes a run for each `--output-format`.
+
+use std::io::Write;
+
+use cuervo_domain::{AgentEvent, StopCause, Usage};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::OutputFormat;
+
+/// The final object of `--output-format json` (and of a failed stream-json run).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub is_error: bool,
+    /// `completed`, `max_turns`, `token_budget`, `cancelled` or `error`.
+    pub cause: String,
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub session_id: String,
+    pub provider: String,
+    pub model: String,
+    pub num_turns: u32,
+    pub usage: Usage,
+    pub duration_ms: u64,
+}
+
+/// Writes events as they happen. `out` is stdout, `err` is stderr (progress, tools).
+pub struct Renderer<O: Write, E: Write> {
+    format: OutputFormat,
+    out: O,
+    err: E,
+    at_line_start: bool,
+}
+
+impl<O: Write, E: Write> Renderer<O, E> {
+    pub fn new(format: OutputFormat, out: O, err: E) -> Self {
+        Self { format, out, err, at_line_start: true }
+    }
+
+    pub fn event(&mut self, event: &AgentEvent) {
+        // Write errors (a closed pipe) must not abort the run; the session is still saved.
+        let _ = match self.format {
+            OutputFormat::StreamJson => self.json_line(event),
+            OutputFormat::Text => self.text(event),
+            OutputFormat::Json => Ok(()),
+        };
+    }
+
+    /// Ends the output: the JSON object, or a final newline for text.
+    pub fn finish(&mut self, summary: &RunSummary) {
+        let _ = match self.format {
+            OutputFormat::Json => self.json_line(summary),
+            OutputFormat::StreamJson if summary.is_error => self.json_line(summary),
+            OutputFormat::StreamJson => Ok(()),
+            OutputFormat::Text => self.text_end(summary),
+        };
+    }
+
+    fn json_line(&mut self, value: &impl Serialize) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
+    fn text(&mut self, event: &AgentEvent) -> std::io::Result<()> {
+        match event {
+            AgentEvent::TextDelta { text } => {
+                self.out.write_all(text.as_bytes())?;
+                self.out.flush()?;
+                if let Some(last) = text.chars().last() {
+                    self.at_line_start = last == '\n';
+                }
+            }
+            AgentEvent::ToolCall { call } => {
+                self.break_line()?;
+                writeln!(self.err, "● {}", call_summary(&call.name, &call.input))?;
+            }
+            AgentEvent::ToolExecuted { is_error: true, content, .. } => {
+                let first = content.lines().next().unwrap_or("");
+                writeln!(self.err, "  ⎿ {}", truncate(first, 200))?;
+            }
+            AgentEvent::FileModified { path, diff, .. } => {
+                let (added, removed) = diff_counts(diff);
+                writeln!(self.err, "  ⎿ {path}: +{added} -{removed}")?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn break_line(&mut self) -> std::io::Result<()> {
+        if !self.at_line_start {
+            self.out.write_all(b"\n")?;
+            self.out.flush()?;
+            self.at_line_start = true;
+        }
+        Ok(())
+    }
+
+    fn text_end(&mut self, summary: &RunSummary) -> std::io::Result<()> {
+        self.break_line()?;
+        let note = match summary.cause.as_str() {
+            "max_turns" => Some(format!(
+                "stopped after {} model calls (max_turns); the task may be unfinished. Raise it with --max-turns.",
+                summary.num_turns
+            )),
+            "token_budget" => Some("stopped: the token budget is spent (token_budget in the config).".into()),
+            "cancelled" => Some("cancelled.".into()),
+            _ => None,
+        };
+        if let Some(note) = note {
+            writeln!(self.err, "{note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `read src/lib.rs`, `bash: cargo test`: the one thing a call is about.
+pub fn call_summary(tool: &str, input: &Value) -> String {
+    let field = |k: &str| input.get(k).and_then(Value::as_str);
+    let subject = field("command")
+        .or_else(|| field("path"))
+        .or_else(|| field("pattern"))
+        .unwrap_or("");
+    if subject.is_empty() {
+        tool.to_owned()
+    } else {
+        format!("{tool} {}", truncate(subject.lines().next().unwrap_or(""), 120))
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+fn diff_counts(diff: &str) -> (usize, usize) {
+    diff.lines().fold((0, 0), |(a, r), line| {
+        if line.starts_with('+') && !line.starts_with("+++") {
+            (a + 1, r)
+        } else if line.starts_with('-') && !line.starts_with("---") {
+            (a, r + 1)
+        } else {
+            (a, r)
+        }
+    })
+}
+
+pub fn cause_name(cause: StopCause) -> &'static str {
+    match cause {
+        StopCause::Completed => "completed",
+        StopCause::MaxTurns => "max_turns",
+        StopCause::TokenBudget => "token_budget",
+        StopCause::Cancelled => "cancelled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cuervo_domain::ToolCall;
+    use serde_json::json;
+
+    fn render(format: OutputFormat, events: &[AgentEvent]) -> (String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        {
+            let mut r = Renderer::new(format, &mut out, &mut err);
+            for e in events {
+                r.event(e);
+            }
+            r.finish(&summary());
+        }
+        (String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    }
+
+    fn summary() -> RunSummary {
+        RunSummary {
+            kind: "result",
+            is_error: false,
+            cause: "completed".into(),
+            result: "Done".into(),
+            error: None,
+            session_id: "s".into(),
+            provider: "p".into(),
+            model: "m".into(),
+            num_turns: 1,
+            usage: Usage::default(),
+            duration_ms: 1,
+        }
+    }
+
+    fn events() -> Vec<AgentEvent> {
+        vec![
+            AgentEvent::TextDelta { text: "Reading".into() },
+            AgentEvent::ToolCall {
+                call: ToolCall { id: "c".into(), name: "read".into(), input: json!({"path": "src/a.rs"}) },
+            },
+            AgentEvent::FileModified { call_id: "c".into(), path: "src/a.rs".into(), diff: "--- a\n+++ b\n-x\n+y\n+z\n".into() },
+            AgentEvent::TextDelta { text: "Done".into() },
+        ]
+    }
+
+    #[test]
+    fn text_streams_answer_to_stdout_and_tools_to_stderr() {
+        let (out, err) = render(OutputFormat::Text, &events());
+        assert_eq!(out, "Reading\nDone\n");
+        assert_eq!(err, "● read src/a.rs\n  ⎿ src/a.rs: +2 -1\n");
+    }
+
+    #[test]
+    fn stream_json_is_one_event_per_line() {
+        let (out, _) = render(OutputFormat::StreamJson, &events());
+        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], json!({"type": "text_delta", "text": "Reading"}));
+        assert_eq!(lines[1]["type"], "tool_call");
+    }
+
+    #[test]
+    fn json_prints_only_the_summary() {
+        let (out, err) = render(OutputFormat::Json, &events());
+        let v: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["type"], "result");
+        assert_eq!(v["result"], "Done");
+        assert_eq!(v["is_error"], false);
+        assert!(err.is_empty());
+    }
+}

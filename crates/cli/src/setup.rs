@@ -1,0 +1,253 @@
+//! The composition root: turns config, flags and the environment into a ready [`Agent`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use cuervo_core::{Agent, AgentConfig, SystemPromptInputs, ToolRegistry, build_system_prompt};
+use cuervo_domain::{Approver, ModelProvider, ToolContext};
+use cuervo_providers::{ProviderSettings, RetryPolicy, WireKind, build_provider};
+
+use crate::args::Cli;
+use crate::config::{self, Config, ConfigPaths, ProviderKind};
+
+/// Reads a variable of the process environment; injected so tests control it.
+pub type Env = dyn Fn(&str) -> Option<String>;
+
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The project a run works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Canonical root: the nearest ancestor with `.git`, else the working directory.
+    pub root: PathBuf,
+    pub is_git: bool,
+}
+
+impl Project {
+    pub fn discover(cwd: &Path) -> Result<Self> {
+        let cwd = cwd
+            .canonicalize()
+            .with_context(|| format!("cannot resolve the working directory {}", cwd.display()))?;
+        let git_root = cwd.ancestors().find(|dir| dir.join(".git").exists());
+        Ok(match git_root {
+            Some(root) => Self { root: root.to_owned(), is_git: true },
+            None => Self { root: cwd, is_git: false },
+        })
+    }
+
+    /// `CUERVO.md`, else `AGENTS.md`, at the root: the project's standing instructions.
+    pub fn instructions(&self) -> Option<(String, String)> {
+        ["CUERVO.md", "AGENTS.md"].into_iter().find_map(|name| {
+            std::fs::read_to_string(self.root.join(name)).ok().map(|text| (name.to_owned(), text))
+        })
+    }
+}
+
+/// The configuration with the command-line flags applied on top.
+pub fn effective_config(cli: &Cli, project: &Project, env: &Env) -> Result<(Config, ConfigPaths)> {
+    let paths = ConfigPaths::new(&project.root, env);
+    let mut config = config::load(&paths, env)?;
+    if let Some(mode) = cli.permission_mode {
+        config.permissions.mode = mode;
+    }
+    config.permissions.allow.extend(cli.allow_tools.iter().flatten().cloned());
+    config.permissions.deny.extend(cli.disallow_tools.iter().flatten().cloned());
+    if let Some(max_turns) = cli.max_turns {
+        config.max_turns = max_turns;
+    }
+    if let Some(model) = &cli.model {
+        config.model = Some(model.clone());
+    }
+    if let Some(provider) = &cli.provider {
+        config.provider = provider.clone();
+    }
+    Ok((config, paths))
+}
+
+/// Which provider and model a run uses.
+///
+/// `provider/model` names both; otherwise an explicit `--provider` wins, then a provider
+/// recognised from the model's name (`claude-*` is Anthropic's, `gpt-*` OpenAI's...),
+/// then the configured default provider, whose own `model` fills in a missing model.
+pub fn resolve_model(config: &Config, cli: &Cli) -> Result<(String, String)> {
+    let mut provider = config.provider.clone();
+    let mut model = config.model.clone();
+    if let Some(m) = &model {
+        if let Some((prefix, rest)) = m.split_once('/') {
+            if config.providers.contains_key(prefix) {
+                provider = prefix.to_owned();
+                model = Some(rest.to_owned());
+            }
+        } else if cli.provider.is_none() {
+            if let Some(inferred) = provider_for_model(m).filter(|p| config.providers.contains_key(*p)) {
+                provider = inferred.to_owned();
+            }
+        }
+    }
+    let Some(settings) = config.providers.get(&provider) else {
+        let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+        bail!(
+            "unknown provider `{provider}`; configured providers: {}. Add it under `providers:` in ~/.config/cuervo/config.yml",
+            known.join(", ")
+        );
+    };
+    let model = model.or_else(|| settings.model.clone()).with_context(|| {
+        format!("no model chosen for provider `{provider}`: pass --model or set providers.{provider}.model")
+    })?;
+    Ok((provider, model))
+}
+
+fn provider_for_model(model: &str) -> Option<&'static str> {
+    let m = model.to_ascii_lowercase();
+    if m.starts_with("claude") {
+        Some("anthropic")
+    } else if m.starts_with("gpt-") || m.starts_with("chatgpt") || ["o1", "o3", "o4"].iter().any(|p| m.starts_with(p)) {
+        Some("openai")
+    } else if m.starts_with("deepseek") {
+        Some("deepseek")
+    } else {
+        None
+    }
+}
+
+/// The API key for a provider: its environment variable first, then the config file.
+pub fn api_key(config: &Config, provider: &str, env: &Env) -> Option<String> {
+    let settings = config.providers.get(provider)?;
+    settings
+        .api_key_env
+        .as_deref()
+        .and_then(env)
+        .filter(|k| !k.trim().is_empty())
+        .or_else(|| settings.api_key.clone().filter(|k| !k.trim().is_empty()))
+}
+
+pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelProvider>> {
+    let Some(p) = config.providers.get(name) else { bail!("unknown provider `{name}`") };
+    let kind = match p.kind {
+        ProviderKind::Anthropic => WireKind::Anthropic,
+        ProviderKind::Openai => WireKind::OpenAiChat,
+    };
+    let base_url = p
+        .base_url
+        .clone()
+        .or_else(|| ProviderSettings::known(name).map(|s| s.base_url))
+        .with_context(|| format!("provider `{name}` has no base_url: set providers.{name}.base_url"))?;
+    let mut settings = ProviderSettings::new(name, kind, base_url);
+    settings.api_key = api_key(config, name, env);
+    settings.api_key_env = p.api_key_env.clone();
+    settings.extra_headers = p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    settings.retry = RetryPolicy { max_retries: p.max_retries, ..RetryPolicy::default() };
+    settings.request_timeout = Duration::from_secs(p.request_timeout_secs);
+    settings.idle_timeout = Duration::from_secs(p.idle_timeout_secs);
+    Ok(build_provider(settings)?)
+}
+
+/// Everything assembled for one run.
+pub struct Assembled {
+    pub agent: Agent,
+    pub provider: String,
+    pub model: String,
+}
+
+pub fn assemble(
+    config: &Config,
+    cli: &Cli,
+    project: &Project,
+    approver: Arc<dyn Approver>,
+    env: &Env,
+    date: String,
+) -> Result<Assembled> {
+    let (provider_name, model) = resolve_model(config, cli)?;
+    let provider = provider(config, &provider_name, env)?;
+    let system_prompt = build_system_prompt(&SystemPromptInputs {
+        project_root: project.root.display().to_string(),
+        platform: std::env::consts::OS.to_owned(),
+        date,
+        is_git_repo: project.is_git,
+        instructions: project.instructions(),
+    });
+    let tool_ctx = ToolContext {
+        root: project.root.clone(),
+        command_timeout: Duration::from_secs(config.tools.bash_timeout_secs),
+        output_limit: config.tools.output_limit_bytes,
+    };
+    let agent_config = AgentConfig {
+        model: model.clone(),
+        max_tokens: config.max_tokens,
+        temperature: config.temperature,
+        system_prompt: Some(system_prompt),
+        max_turns: config.max_turns.max(1),
+        token_budget: config.token_budget,
+        stream: config.stream,
+    };
+    let agent = Agent::new(
+        provider,
+        ToolRegistry::new(cuervo_tools::builtin_tools()),
+        config.permissions.policy(),
+        approver,
+        tool_ctx,
+        agent_config,
+    );
+    Ok(Assembled { agent, provider: provider_name, model })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config() -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        config::load(&ConfigPaths { user: None, project: dir.path().join("none.yml") }, &|_| None).unwrap()
+    }
+
+    fn resolve(args: &[&str]) -> Result<(String, String)> {
+        let cli = Cli::parse_from(std::iter::once("cuervo").chain(args.iter().copied()));
+        let project = Project { root: PathBuf::from("/p"), is_git: false };
+        let dir = tempfile::tempdir().unwrap();
+        let env = move |k: &str| (k == "XDG_CONFIG_HOME").then(|| dir.path().display().to_string());
+        let (config, _) = effective_config(&cli, &project, &env)?;
+        resolve_model(&config, &cli)
+    }
+
+    #[test]
+    fn model_picks_the_provider() {
+        assert_eq!(resolve(&[]).unwrap(), ("anthropic".into(), "claude-sonnet-4-5".into()));
+        assert_eq!(resolve(&["--model", "gpt-4.1-mini"]).unwrap(), ("openai".into(), "gpt-4.1-mini".into()));
+        assert_eq!(resolve(&["--model", "deepseek/deepseek-reasoner"]).unwrap(), ("deepseek".into(), "deepseek-reasoner".into()));
+        assert_eq!(resolve(&["--provider", "openai"]).unwrap(), ("openai".into(), "gpt-4.1".into()));
+        assert_eq!(resolve(&["--provider", "openai", "--model", "claude-x"]).unwrap(), ("openai".into(), "claude-x".into()));
+    }
+
+    #[test]
+    fn unknown_provider_lists_the_known_ones() {
+        let err = resolve(&["--provider", "nope"]).unwrap_err().to_string();
+        assert!(err.contains("anthropic, deepseek, openai"), "{err}");
+    }
+
+    #[test]
+    fn env_key_beats_config_key() {
+        let mut c = config();
+        c.providers.get_mut("openai").unwrap().api_key = Some("from-file".into());
+        assert_eq!(api_key(&c, "openai", &|_| None).as_deref(), Some("from-file"));
+        assert_eq!(api_key(&c, "openai", &|k| (k == "OPENAI_API_KEY").then(|| "from-env".into())).as_deref(), Some("from-env"));
+    }
+
+    #[test]
+    fn project_root_is_the_git_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("AGENTS.md"), "be nice").unwrap();
+        let p = Project::discover(&dir.path().join("a/b")).unwrap();
+        assert_eq!(p.root, dir.path().canonicalize().unwrap());
+        assert!(p.is_git);
+        assert_eq!(p.instructions(), Some(("AGENTS.md".into(), "be nice".into())));
+        std::fs::write(dir.path().join("CUERVO.md"), "cuervo first").unwrap();
+        assert_eq!(p.instructions().unwrap().0, "CUERVO.md");
+    }
+}

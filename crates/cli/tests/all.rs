@@ -1,0 +1,3 @@
+//! End-to-end tests of the `cuervo` binary against the mock LLM server.
+
+mod suite;

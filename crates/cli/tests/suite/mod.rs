@@ -1,0 +1,4 @@
+mod common;
+mod config_cmd;
+mod e2e;
+mod faults;
