@@ -101,3 +101,47 @@ async fn max_turns_stops_and_exits_1() {
     assert!(out.stderr.contains("--max-turns"), "{}", out.stderr);
     assert_eq!(server.requests().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_the_turn_and_leaves_no_process_behind() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![Turn::tool_call(
+        "bash",
+        json!({"command": "sleep 300 & echo $! > child.pid; echo $$ > shell.pid; wait"}),
+    )]))
+    .await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cuervo"))
+        .args(["-p", "run it", "--permission-mode", "full-auto"])
+        .current_dir(sandbox.project.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(sandbox.home.envs())
+        .envs(Wire::Anthropic.env(&server))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cuervo starts");
+    let pids = ["child.pid", "shell.pid"].map(|f| sandbox.path(f));
+    for _ in 0..200 {
+        if pids.iter().all(|p| std::fs::read_to_string(p).is_ok_and(|s| s.ends_with('\n'))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pids: Vec<String> = pids.iter().map(|p| std::fs::read_to_string(p).expect("pid file").trim().to_owned()).collect();
+    let pid = child.id().expect("pid").to_string();
+    let sent = std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill");
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("cuervo stops after Ctrl-C")
+        .expect("status");
+    assert_eq!(status.code(), Some(130));
+    for pid in pids {
+        let alive = std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+        assert!(!alive, "process {pid} survived the cancelled run");
+    }
+}
