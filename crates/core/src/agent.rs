@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use cuervo_domain::{
     AgentEvent, Approval, ApprovalRequest, Approver, ContentBlock, Decision, Effect, Message,
-    ModelChunk, ModelError, ModelProvider, ModelRequest, PermissionLevel, PermissionPolicy,
-    PermissionRule, Role, Session, StopCause, StopReason, TokenBudget, Tool, ToolCall, ToolContext,
-    ToolError, ToolResult, Usage,
+    MessageRecord, ModelChunk, ModelError, ModelProvider, ModelRequest, PermissionLevel,
+    PermissionPolicy, PermissionRule, Role, Session, SessionRepository, StopCause, StopReason,
+    TokenBudget, Tool, ToolCall, ToolContext, ToolError, ToolResult, Usage,
 };
 use futures::StreamExt;
 use futures::future::join_all;
@@ -73,6 +73,7 @@ pub struct Agent {
     approver: Arc<dyn Approver>,
     tool_ctx: ToolContext,
     config: AgentConfig,
+    repository: Option<Arc<dyn SessionRepository>>,
 }
 
 /// What one streamed model answer produced.
@@ -113,7 +114,34 @@ impl Agent {
             approver,
             tool_ctx,
             config,
+            repository: None,
         }
+    }
+
+    /// Stores every message the moment it joins the session.
+    pub fn with_repository(mut self, repository: Arc<dyn SessionRepository>) -> Self {
+        self.repository = Some(repository);
+        self
+    }
+
+    /// Adds a message to the session and stores it. A storage failure is logged and the
+    /// run goes on: the conversation in memory is still whole.
+    async fn commit(&self, session: &mut Session, message: Message, usage: Option<Usage>) {
+        if let Some(repository) = &self.repository {
+            let cost = usage
+                .as_ref()
+                .and_then(|u| self.provider.cost(&self.config.model, u));
+            let record = MessageRecord {
+                message: message.clone(),
+                model: usage.map(|_| self.config.model.clone()),
+                usage,
+                cost,
+            };
+            if let Err(error) = repository.append(&session.id, record).await {
+                tracing::warn!(%error, "could not store a message of session {}", session.id);
+            }
+        }
+        session.push(message);
     }
 
     pub fn config(&self) -> &AgentConfig {
@@ -139,7 +167,7 @@ impl Agent {
         events: &Events,
         cancel: &CancellationToken,
     ) -> Result<RunOutcome> {
-        session.push(Message::user(prompt));
+        self.commit(session, Message::user(prompt), None).await;
         emit(
             events,
             AgentEvent::AgentStarted {
@@ -183,10 +211,11 @@ impl Agent {
                     .filter(|b| matches!(b, ContentBlock::Text { .. }))
                     .collect();
                 if !kept.is_empty() {
-                    session.push(Message {
+                    let message = Message {
                         role: Role::Assistant,
                         content: kept,
-                    });
+                    };
+                    self.commit(session, message, Some(turn.usage)).await;
                 }
                 return Ok(self.finish(session, events, StopCause::Cancelled, turns, usage));
             }
@@ -209,17 +238,19 @@ impl Agent {
                 })
                 .collect();
             if !turn.blocks.is_empty() {
-                session.push(Message {
+                let message = Message {
                     role: Role::Assistant,
                     content: turn.blocks,
-                });
+                };
+                self.commit(session, message, Some(turn.usage)).await;
             }
             if calls.is_empty() {
                 return Ok(self.finish(session, events, StopCause::Completed, turns, usage));
             }
 
             let (results, cancelled) = self.run_tools(&calls, events, cancel).await;
-            session.push(Message::tool_results(results));
+            self.commit(session, Message::tool_results(results), None)
+                .await;
             if cancelled {
                 return Ok(self.finish(session, events, StopCause::Cancelled, turns, usage));
             }

@@ -29,7 +29,7 @@ pub use permission::{
     Decision, PermissionLevel, PermissionMode, PermissionPolicy, PermissionRule, RuleParseError,
 };
 pub use provider::{BoxFuture, ChunkStream, ModelProvider};
-pub use session::{Session, SessionId};
+pub use session::{MessageRecord, RepositoryError, Session, SessionId, SessionRepository};
 pub use tool::{
     Approval, ApprovalRequest, Approver, Effect, Tool, ToolAction, ToolContext, ToolOutput,
 };

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use futures_core::Stream;
 
 use crate::error::ModelError;
-use crate::model::{Capabilities, Cost, ModelChunk, ModelRequest};
+use crate::model::{Capabilities, Cost, ModelChunk, ModelRequest, Usage};
 
 /// A boxed, sendable future: the object-safe way to put async methods on a port.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -48,4 +48,11 @@ pub trait ModelProvider: Send + Sync {
 
     /// Upper bound of what the request would cost, or `None` for an unknown price.
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost>;
+
+    /// What a finished call of `model` with this usage cost, or `None` for an unknown
+    /// price.
+    fn cost(&self, model: &str, usage: &Usage) -> Option<Cost> {
+        let _ = (model, usage);
+        None
+    }
 }

@@ -100,6 +100,10 @@ impl ModelProvider for AnthropicProvider {
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {
         pricing::estimate(request)
     }
+
+    fn cost(&self, model: &str, usage: &Usage) -> Option<Cost> {
+        pricing::cost(model, usage)
+    }
 }
 
 /// Maps a domain request to the wire body.

@@ -97,6 +97,10 @@ impl ModelProvider for OpenAiProvider {
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {
         pricing::estimate(request)
     }
+
+    fn cost(&self, model: &str, usage: &Usage) -> Option<Cost> {
+        pricing::cost(model, usage)
+    }
 }
 
 /// Maps a domain request to the wire body.

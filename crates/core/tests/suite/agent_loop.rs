@@ -430,3 +430,87 @@ async fn thinking_and_signature_are_kept_for_the_next_turn() {
         ]
     );
 }
+
+#[derive(Default)]
+struct MemoryRepository {
+    records: std::sync::Mutex<Vec<cuervo_domain::MessageRecord>>,
+}
+
+impl cuervo_domain::SessionRepository for MemoryRepository {
+    fn append<'a>(
+        &'a self,
+        _session: &'a SessionId,
+        record: cuervo_domain::MessageRecord,
+    ) -> cuervo_domain::BoxFuture<'a, Result<(), cuervo_domain::RepositoryError>> {
+        self.records.lock().unwrap().push(record);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn every_message_is_stored_as_it_joins_the_session() {
+    let repository = Arc::new(MemoryRepository::default());
+    let read = Arc::new(FakeTool::new("read", PermissionLevel::ReadOnly));
+    let provider = ScriptedProvider::new(vec![
+        tool_turn(&[("c1", "read", json!({}))]),
+        text_turn("done"),
+    ]);
+    let agent = Agent::new(
+        provider,
+        ToolRegistry::new(vec![read as Arc<dyn Tool>]),
+        PermissionPolicy::default(),
+        Arc::new(HeadlessApprover),
+        ToolContext::new(std::env::temp_dir()),
+        AgentConfig::new("m"),
+    )
+    .with_repository(repository.clone());
+    let mut session = Session::new(SessionId("s".into()));
+    let (tx, _rx) = mpsc::unbounded_channel();
+    agent
+        .run(&mut session, "go", &tx, &CancellationToken::new())
+        .await
+        .unwrap();
+    let records = repository.records.lock().unwrap().clone();
+    let stored: Vec<_> = records.iter().map(|r| r.message.clone()).collect();
+    assert_eq!(
+        stored, session.messages,
+        "the store holds exactly the session"
+    );
+    assert_eq!(records[0].usage, None, "user messages carry no usage");
+    assert_eq!(records[1].model.as_deref(), Some("m"));
+    assert_eq!(records[1].usage.map(|u| u.input_tokens), Some(20));
+    assert_eq!(records[3].usage.map(|u| u.output_tokens), Some(5));
+}
+
+#[tokio::test]
+async fn the_users_message_is_stored_before_the_provider_fails() {
+    let repository = Arc::new(MemoryRepository::default());
+    let failing = Scripted {
+        chunks: vec![Err(ModelError::new(
+            "scripted",
+            ModelErrorKind::Network,
+            "down",
+        ))],
+        hang_after: false,
+    };
+    let agent = Agent::new(
+        ScriptedProvider::new(vec![failing]),
+        ToolRegistry::default(),
+        PermissionPolicy::default(),
+        Arc::new(HeadlessApprover),
+        ToolContext::new(std::env::temp_dir()),
+        AgentConfig::new("m"),
+    )
+    .with_repository(repository.clone());
+    let mut session = Session::new(SessionId("s".into()));
+    let (tx, _rx) = mpsc::unbounded_channel();
+    assert!(
+        agent
+            .run(&mut session, "keep me", &tx, &CancellationToken::new())
+            .await
+            .is_err()
+    );
+    let records = repository.records.lock().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].message.text(), "keep me");
+}
