@@ -1,0 +1,14 @@
+//! The fast layer: the primitives every search, index and context decision rests on.
+//!
+//! Synchronous and CPU-bound by design (rayon where it pays); callers in async code run
+//! them on a blocking thread. No networking, no SQL, no async runtime.
+//!
+//! - [`scan`]: parallel gitignore-aware walk, glob matching and grep on ripgrep's crates.
+//! - [`syntax`]: tree-sitter parsing, symbol extraction and chunking.
+//! - [`tokens`]: tiktoken-compatible counting and truncation.
+//! - [`pii`]: scanning and redacting personal data and secrets.
+
+pub mod pii;
+pub mod scan;
+pub mod syntax;
+pub mod tokens;

@@ -1,0 +1,2 @@
+; Bash symbols.
+(function_definition name: (_) @name) @definition.function

@@ -1,0 +1,3 @@
+//! The text crate's one integration-test binary.
+
+mod suite;
