@@ -7,8 +7,7 @@ use std::time::SystemTime;
 use cuervo_domain::{
     BoxFuture, PermissionLevel, Tool, ToolAction, ToolContext, ToolError, ToolOutput,
 };
-use globset::{GlobBuilder, GlobMatcher};
-use ignore::WalkState;
+use cuervo_text::scan::{self, Flow, Globs, ScanError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -38,7 +37,7 @@ struct Input {
 
 struct Plan {
     pattern: String,
-    matcher: GlobMatcher,
+    matcher: Globs,
     dir: ResolvedPath,
 }
 
@@ -60,16 +59,15 @@ fn plan(input: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
     while let Some(rest) = pattern.strip_prefix("./") {
         pattern = rest;
     }
-    let matcher = GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map_err(|e| {
-            ToolError::InvalidInput(format!(
-                "glob: invalid pattern {pattern:?}: {e}; use `*`, `**`, `?`, `[abc]` and `{{a,b}}`"
-            ))
-        })?
-        .compile_matcher();
+    let matcher = Globs::new([pattern]).map_err(|e| {
+        let detail = match &e {
+            ScanError::InvalidGlob { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        ToolError::InvalidInput(format!(
+            "glob: invalid pattern {pattern:?}: {detail}; use `*`, `**`, `?`, `[abc]` and `{{a,b}}`"
+        ))
+    })?;
     Ok(Plan {
         pattern: pattern.to_owned(),
         matcher,
@@ -79,32 +77,18 @@ fn plan(input: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
 
 /// Walks `dir` in parallel and returns the files matching `matcher`, newest first (ties
 /// by path, so the order is stable).
-fn find(dir: &Path, matcher: &GlobMatcher) -> Vec<(PathBuf, SystemTime)> {
+fn find(dir: &Path, matcher: Globs) -> Vec<(PathBuf, SystemTime)> {
     let found = Mutex::new(Vec::new());
-    walk::builder(dir).build_parallel().run(|| {
-        let found = &found;
-        Box::new(move |entry| {
-            let Ok(entry) = entry else {
-                return WalkState::Continue;
-            };
-            if entry.file_type().is_none_or(|t| t.is_dir()) {
-                return WalkState::Continue;
-            }
-            let Ok(rel) = entry.path().strip_prefix(dir) else {
-                return WalkState::Continue;
-            };
-            if matcher.is_match(rel) {
-                let mtime = entry
-                    .metadata()
-                    .ok()
-                    .and_then(|m| m.modified().ok())
-                    .unwrap_or(SystemTime::UNIX_EPOCH);
-                if let Ok(mut f) = found.lock() {
-                    f.push((entry.into_path(), mtime));
-                }
-            }
-            WalkState::Continue
-        })
+    // The options carry no file types or ripgrep-style globs, so the walk cannot fail to
+    // start; paths it cannot read are skipped.
+    let _ = scan::walk(&walk::options(dir).match_paths(matcher), |entry| {
+        let mtime = std::fs::metadata(&entry.path)
+            .and_then(|m| m.modified())
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        if let Ok(mut f) = found.lock() {
+            f.push((entry.into_path(), mtime));
+        }
+        Flow::Continue
     });
     let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
     found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -178,7 +162,7 @@ impl Tool for GlobTool {
                 }
             }
             let search = dir.absolute.clone();
-            let found = tokio::task::spawn_blocking(move || find(&search, &matcher))
+            let found = tokio::task::spawn_blocking(move || find(&search, matcher))
                 .await
                 .map_err(|e| ToolError::Failed(format!("the glob task failed: {e}")))?;
             if found.is_empty() {

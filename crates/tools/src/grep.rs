@@ -1,6 +1,5 @@
 //! `grep`: search file contents with a regular expression, ripgrep-style.
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -8,10 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use cuervo_domain::{
     BoxFuture, PermissionLevel, Tool, ToolAction, ToolContext, ToolError, ToolOutput,
 };
-use grep_regex::{RegexMatcher, RegexMatcherBuilder};
-use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkMatch};
-use ignore::WalkState;
-use ignore::overrides::{Override, OverrideBuilder};
+use cuervo_text::scan::{self, Case, FileEnd, Flow, GrepOptions, GrepSink, LineKind, LineRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -66,8 +62,7 @@ struct Input {
 
 struct Plan {
     pattern: String,
-    matcher: RegexMatcher,
-    overrides: Option<Override>,
+    options: GrepOptions,
     dir: ResolvedPath,
     mode: OutputMode,
     context: usize,
@@ -88,46 +83,54 @@ fn plan(input: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
         ));
     }
     let dir = resolve(&ctx.root, input.path.as_deref().unwrap_or("."))?;
-    let matcher = RegexMatcherBuilder::new()
-        .case_insensitive(input.case_insensitive)
-        .fixed_strings(input.fixed_strings)
-        .line_terminator(Some(b'\n'))
-        .build(&input.pattern)
-        .map_err(|e| {
+    let mut walk = walk::options(&dir.absolute);
+    if let Some(g) = &input.glob {
+        walk = walk.glob(g.clone());
+        walk.walk_builder().map_err(|e| {
             ToolError::InvalidInput(format!(
-                "grep: invalid regular expression {:?}: {e}; escape special characters such as ( [ {{ . * + ? with a backslash, or set fixed_strings to true to search for the literal text",
-                input.pattern
+                "grep: invalid `glob` {g:?}: {e}; use a file pattern such as `*.rs` or `src/**/*.ts`"
             ))
         })?;
-    let overrides = match &input.glob {
-        None => None,
-        Some(g) => {
-            let mut b = OverrideBuilder::new(&dir.absolute);
-            b.add(g).map_err(|e| {
-                ToolError::InvalidInput(format!(
-                    "grep: invalid `glob` {g:?}: {e}; use a file pattern such as `*.rs` or `src/**/*.ts`"
-                ))
-            })?;
-            Some(
-                b.build().map_err(|e| {
-                    ToolError::InvalidInput(format!("grep: invalid `glob` {g:?}: {e}"))
-                })?,
-            )
-        }
-    };
+    }
     let context = if input.output_mode == OutputMode::Content {
         input.context.unwrap_or(0).min(MAX_CONTEXT)
     } else {
         0
     };
+    let max_results = input.max_results.unwrap_or(DEFAULT_MAX_RESULTS);
+    let options = GrepOptions::new(input.pattern.clone())
+        .fixed_strings(input.fixed_strings)
+        .case(if input.case_insensitive {
+            Case::Insensitive
+        } else {
+            Case::Sensitive
+        })
+        .context(context)
+        .line_numbers(input.output_mode == OutputMode::Content)
+        .max_count(match input.output_mode {
+            OutputMode::FilesWithMatches => Some(1),
+            // One more than allowed, to tell "exactly max" from "more than max".
+            OutputMode::Content => Some(max_results as u64 + 1),
+            OutputMode::Count => None,
+        })
+        .walk(walk);
+    options.matcher().map_err(|e| {
+        ToolError::InvalidInput(format!(
+            "grep: invalid regular expression {:?}: {}; escape special characters such as ( [ {{ . * + ? with a backslash, or set fixed_strings to true to search for the literal text",
+            input.pattern,
+            match &e {
+                scan::ScanError::InvalidPattern { message, .. } => message.clone(),
+                other => other.to_string(),
+            }
+        ))
+    })?;
     Ok(Plan {
         pattern: input.pattern,
-        matcher,
-        overrides,
+        options,
         dir,
         mode: input.output_mode,
         context,
-        max_results: input.max_results.unwrap_or(DEFAULT_MAX_RESULTS),
+        max_results,
     })
 }
 
@@ -142,14 +145,15 @@ struct FileHits {
     lines: Vec<(bool, String)>,
 }
 
-/// Collects one file's matches; gives up on the file as soon as it turns out binary.
+/// One walker thread's findings: the current file's lines, then the file's hits.
 struct Collect<'a> {
-    mode: OutputMode,
-    display: &'a str,
-    max_matches: usize,
-    count: usize,
+    plan: &'a Plan,
+    root: &'a Path,
+    hits: &'a Mutex<Vec<FileHits>>,
+    found: &'a AtomicUsize,
+    stopped: &'a AtomicBool,
+    display: Option<String>,
     lines: Vec<(bool, String)>,
-    binary: bool,
 }
 
 fn line_text(bytes: &[u8]) -> String {
@@ -161,108 +165,72 @@ fn line_text(bytes: &[u8]) -> String {
     }
 }
 
-impl Sink for Collect<'_> {
-    type Error = io::Error;
-
-    fn matched(&mut self, _: &Searcher, m: &SinkMatch<'_>) -> Result<bool, io::Error> {
-        self.count += 1;
-        match self.mode {
-            OutputMode::FilesWithMatches => Ok(false),
-            OutputMode::Count => Ok(true),
-            OutputMode::Content => {
-                let n = m.line_number().unwrap_or(0);
-                let line = format!("{}:{n}:{}", self.display, line_text(m.bytes()));
-                self.lines.push((true, line));
-                Ok(self.count < self.max_matches)
-            }
+impl GrepSink for Collect<'_> {
+    fn line(&mut self, line: &LineRef<'_>) -> Flow {
+        if self.plan.mode == OutputMode::Content {
+            let display = self
+                .display
+                .get_or_insert_with(|| describe(self.root, line.path.to_path_buf()).display);
+            let n = line.line_number.unwrap_or(0);
+            let (is_match, sep) = match line.kind {
+                LineKind::Match => (true, ':'),
+                LineKind::Context => (false, '-'),
+            };
+            let text = format!("{display}{sep}{n}{sep}{}", line_text(line.bytes));
+            self.lines.push((is_match, text));
         }
+        Flow::Continue
     }
 
-    fn context(&mut self, _: &Searcher, c: &SinkContext<'_>) -> Result<bool, io::Error> {
-        if self.mode == OutputMode::Content {
-            let n = c.line_number().unwrap_or(0);
-            let line = format!("{}-{n}-{}", self.display, line_text(c.bytes()));
-            self.lines.push((false, line));
-        }
-        Ok(true)
-    }
-
-    fn context_break(&mut self, _: &Searcher) -> Result<bool, io::Error> {
-        if self.mode == OutputMode::Content {
+    fn context_break(&mut self) -> Flow {
+        if self.plan.mode == OutputMode::Content {
             self.lines.push((false, "--".to_owned()));
         }
-        Ok(true)
+        Flow::Continue
     }
 
-    fn binary_data(&mut self, _: &Searcher, _: u64) -> Result<bool, io::Error> {
-        self.binary = true;
-        Ok(false)
+    fn file_end(&mut self, end: &FileEnd<'_>) -> Flow {
+        self.display = None;
+        let lines = std::mem::take(&mut self.lines);
+        if end.binary || end.matched_lines == 0 {
+            return Flow::Continue;
+        }
+        let count = usize::try_from(end.matched_lines).unwrap_or(usize::MAX);
+        let weight = if self.plan.mode == OutputMode::Content {
+            count
+        } else {
+            1
+        };
+        if let Ok(mut h) = self.hits.lock() {
+            h.push(FileHits {
+                path: end.path.to_path_buf(),
+                count,
+                lines,
+            });
+        }
+        if self.found.fetch_add(weight, Ordering::SeqCst) + weight > self.plan.max_results {
+            self.stopped.store(true, Ordering::SeqCst);
+            return Flow::Quit;
+        }
+        Flow::Continue
     }
 }
 
 /// Searches every file under `dir` in parallel. Returns the hits sorted by path and
 /// whether more than `max_results` results exist (the search stops as soon as it knows).
 fn search(root: &Path, plan: &Plan) -> (Vec<FileHits>, bool) {
-    let mut builder = walk::builder(&plan.dir.absolute);
-    if let Some(o) = &plan.overrides {
-        builder.overrides(o.clone());
-    }
     let hits = Mutex::new(Vec::new());
     let found = AtomicUsize::new(0);
     let stopped = AtomicBool::new(false);
-    builder.build_parallel().run(|| {
-        let mut searcher = SearcherBuilder::new()
-            .line_number(true)
-            .binary_detection(BinaryDetection::quit(0))
-            .before_context(plan.context)
-            .after_context(plan.context)
-            .build();
-        let matcher = plan.matcher.clone();
-        let (hits, found, stopped) = (&hits, &found, &stopped);
-        Box::new(move |entry| {
-            let Ok(entry) = entry else {
-                return WalkState::Continue;
-            };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                return WalkState::Continue;
-            }
-            let display = describe(root, entry.path().to_path_buf()).display;
-            let mut sink = Collect {
-                mode: plan.mode,
-                display: &display,
-                // One more than allowed, to tell "exactly max" from "more than max".
-                max_matches: plan.max_results.saturating_add(1),
-                count: 0,
-                lines: Vec::new(),
-                binary: false,
-            };
-            if searcher
-                .search_path(&matcher, entry.path(), &mut sink)
-                .is_err()
-                || sink.binary
-                || sink.count == 0
-            {
-                return WalkState::Continue;
-            }
-            let weight = if plan.mode == OutputMode::Content {
-                sink.count
-            } else {
-                1
-            };
-            let (count, lines) = (sink.count, sink.lines);
-            if let Ok(mut h) = hits.lock() {
-                h.push(FileHits {
-                    path: entry.into_path(),
-                    count,
-                    lines,
-                });
-            }
-            if found.fetch_add(weight, Ordering::SeqCst) + weight > plan.max_results {
-                stopped.store(true, Ordering::SeqCst);
-                return WalkState::Quit;
-            }
-            WalkState::Continue
-        })
+    // The pattern and glob were checked when planning; unreadable paths are skipped.
+    let _ = scan::grep_with(&plan.options, || Collect {
+        plan,
+        root,
+        hits: &hits,
+        found: &found,
+        stopped: &stopped,
+        display: None,
+        lines: Vec::new(),
     });
     let mut hits = hits.into_inner().unwrap_or_else(|p| p.into_inner());
     hits.sort_by(|a, b| a.path.cmp(&b.path));
