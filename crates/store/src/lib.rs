@@ -1,0 +1,32 @@
+//! Cuervo's local state, in one SQLite database per user, plus API keys.
+//!
+//! - [`Db`]: the database file (`$XDG_DATA_HOME/cuervo/cuervo.db`), WAL, foreign keys,
+//!   versioned [`migrate`]ions, and writes that wait for other processes instead of
+//!   failing (see [`db`]).
+//! - Sessions and messages with tokens and cost ([`sessions`]), and the
+//!   [`SqliteSessionRepository`] adapter of the domain's `SessionRepository` port.
+//! - The hash-chained, redacted [`audit`] log with its head checkpoint.
+//! - [`secrets`]: API keys in the OS keychain, or a 0600 file where none runs.
+//!
+//! The tables follow the seed's schema (§3.1); `embeddings`, `model_registry` and
+//! `semantic_cache` are created for the index and cache layers that fill them.
+
+pub mod audit;
+pub mod db;
+pub mod error;
+pub mod migrate;
+pub mod secrets;
+pub mod sessions;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+pub use audit::{AuditEntry, AuditLog, Breach, BreachKind, Verification};
+pub use db::Db;
+pub use error::{Error, Result};
+pub use secrets::{Credentials, KeyLocation, Saved};
+pub use sessions::{CostTotal, SessionInfo, SqliteSessionRepository, StoredMessage, scrub_secrets};
+
+/// A text filter applied before anything is stored: PII and secret redaction for the audit
+/// log, known-key scrubbing for messages. Borrowed output means "unchanged".
+pub type Redact = Arc<dyn for<'a> Fn(&'a str) -> Cow<'a, str> + Send + Sync>;

@@ -1,0 +1,3 @@
+mod audit;
+mod migrations;
+mod sessions;
