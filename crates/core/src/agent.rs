@@ -298,6 +298,7 @@ impl Agent {
             max_tokens: self.config.max_tokens,
             temperature: self.config.temperature,
             stream: self.config.stream,
+            thinking_budget: None,
         }
     }
 
@@ -353,10 +354,12 @@ impl Agent {
                         Some(ContentBlock::Thinking {
                             thinking: last,
                             signature: None,
+                            encrypted: None,
                         }) => last.push_str(&thinking),
                         _ => turn.blocks.push(ContentBlock::Thinking {
                             thinking,
                             signature: None,
+                            encrypted: None,
                         }),
                     }
                 }
@@ -368,6 +371,17 @@ impl Agent {
                         *slot = Some(signature);
                     }
                 }
+                ModelChunk::ThinkingEncrypted { encrypted } => match turn.blocks.last_mut() {
+                    Some(ContentBlock::Thinking {
+                        encrypted: slot @ None,
+                        ..
+                    }) => *slot = Some(encrypted),
+                    _ => turn.blocks.push(ContentBlock::Thinking {
+                        thinking: String::new(),
+                        signature: None,
+                        encrypted: Some(encrypted),
+                    }),
+                },
                 ModelChunk::ToolUseStart { id, name } => {
                     emit(events, AgentEvent::ToolCallStarted { id, name });
                 }

@@ -20,7 +20,9 @@ pub mod tool;
 pub use agent::{AgentStatus, AgentType, Task, TaskId};
 pub use error::{ModelError, ModelErrorKind, ToolError};
 pub use event::{AgentEvent, StopCause};
-pub use message::{ContentBlock, Message, Role, ToolCall, ToolResult, check_tool_pairing};
+pub use message::{
+    ContentBlock, EncryptedReasoning, Message, Role, ToolCall, ToolResult, check_tool_pairing,
+};
 pub use model::{
     Capabilities, Cost, ModelChunk, ModelConfig, ModelRequest, StopReason, TokenBudget, ToolSpec,
     Usage,

@@ -33,6 +33,39 @@ pub struct ToolResult {
     pub is_error: bool,
 }
 
+/// Reasoning a provider returns in a form only it can read (OpenAI's encrypted reasoning
+/// items, Gemini's thought signatures, Anthropic's redacted thinking). It must go back
+/// unchanged with the next request, and only to the protocol that produced it: `format`
+/// names that protocol, and each adapter sends back its own formats and drops the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptedReasoning {
+    /// The wire protocol that produced `data` (adapters define the values).
+    pub format: String,
+    /// The opaque payload, byte for byte.
+    pub data: String,
+}
+
+impl EncryptedReasoning {
+    /// OpenAI Responses API reasoning items (`encrypted_content`, with `store: false`).
+    pub const OPENAI_RESPONSES: &'static str = "openai-responses";
+    /// Gemini thought signatures (`thoughtSignature` on a part).
+    pub const GEMINI: &'static str = "gemini";
+    /// Anthropic `redacted_thinking` blocks (`data`).
+    pub const ANTHROPIC_REDACTED: &'static str = "anthropic-redacted";
+
+    pub fn new(format: impl Into<String>, data: impl Into<String>) -> Self {
+        Self {
+            format: format.into(),
+            data: data.into(),
+        }
+    }
+
+    /// Whether this reasoning came from the protocol `format`.
+    pub fn is(&self, format: &str) -> bool {
+        self.format == format
+    }
+}
+
 /// One piece of a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -41,11 +74,23 @@ pub enum ContentBlock {
         text: String,
     },
     /// Model reasoning. `signature` is the provider's opaque proof (Anthropic) that must
-    /// be sent back unchanged with the block on the next turn.
+    /// be sent back unchanged with the block on the next turn; `encrypted` is reasoning
+    /// only the provider can read (see [`EncryptedReasoning`]). Either may come without
+    /// visible `thinking` text.
     Thinking {
         thinking: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encrypted: Option<EncryptedReasoning>,
+    },
+    /// An image the user attached (a file path or a pasted image), base64-encoded.
+    /// Providers without vision drop it with a note in the text.
+    Image {
+        /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`.
+        media_type: String,
+        /// The image bytes, standard base64 without a `data:` prefix.
+        data_base64: String,
     },
     ToolUse(ToolCall),
     ToolResult(ToolResult),
@@ -210,6 +255,33 @@ mod tests {
     }
 
     #[test]
+    fn old_json_without_new_fields_still_parses() {
+        let old = r#"{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"}]}"#;
+        let m: Message = serde_json::from_str(old).expect("parses");
+        assert_eq!(
+            m.content,
+            vec![ContentBlock::Thinking {
+                thinking: "t".into(),
+                signature: Some("s".into()),
+                encrypted: None,
+            }]
+        );
+        let image = ContentBlock::Image {
+            media_type: "image/png".into(),
+            data_base64: "iVBORw0KGgo=".into(),
+        };
+        let json = serde_json::to_value(&image).expect("serialises");
+        assert_eq!(
+            json,
+            json!({"type": "image", "media_type": "image/png", "data_base64": "iVBORw0KGgo="})
+        );
+        assert_eq!(
+            serde_json::from_value::<ContentBlock>(json).ok(),
+            Some(image)
+        );
+    }
+
+    #[test]
     fn text_joins_text_blocks_only() {
         let m = Message {
             role: Role::Assistant,
@@ -217,6 +289,7 @@ mod tests {
                 ContentBlock::Thinking {
                     thinking: "hmm".into(),
                     signature: None,
+                    encrypted: None,
                 },
                 ContentBlock::Text { text: "a".into() },
                 call("x"),

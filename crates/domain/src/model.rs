@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::message::{Message, ToolCall};
+use crate::message::{EncryptedReasoning, Message, ToolCall};
 
 /// A tool as the model sees it: a name, what it is for, and a JSON Schema for its input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +28,13 @@ pub struct ModelRequest {
     /// Whether the adapter should ask for a streamed response. Either way the adapter
     /// yields [`ModelChunk`]s; a non-streamed answer arrives as a burst of them.
     pub stream: bool,
+    /// Tokens the model may spend reasoning before it answers (extended thinking).
+    /// `None` leaves it to the provider's configuration; `Some(0)` asks for no thinking
+    /// where the model allows it. Adapters translate it (Anthropic `budget_tokens`,
+    /// Gemini `thinkingBudget`, OpenAI reasoning effort) and ignore it for models that
+    /// cannot think.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_budget: Option<u32>,
 }
 
 /// Token counts for one model call. Cache fields stay zero where a provider has no cache.
@@ -95,6 +102,12 @@ pub enum ModelChunk {
     /// The opaque signature closing a thinking block (Anthropic extended thinking).
     ThinkingSignature {
         signature: String,
+    },
+    /// Reasoning only the provider can read, to be kept with the turn's thinking and sent
+    /// back on the next request (see [`EncryptedReasoning`]). It closes the current
+    /// thinking block, or stands alone when the provider showed no reasoning text.
+    ThinkingEncrypted {
+        encrypted: EncryptedReasoning,
     },
     ToolUseStart {
         id: String,

@@ -20,8 +20,17 @@ pub trait ModelProvider: Send + Sync {
     /// Stable name used in config, errors and events (`anthropic`, `openai`, ...).
     fn name(&self) -> &str;
 
-    /// What `model` can do; adapters answer from their own tables.
+    /// What `model` can do; adapters answer from their own tables (or, for a local
+    /// server, from what [`ModelProvider::probe_capabilities`] learned).
     fn capabilities(&self, model: &str) -> Capabilities;
+
+    /// What `model` can do, asking the provider where it can tell (Ollama's model
+    /// metadata holds the real context length). The default answers from
+    /// [`ModelProvider::capabilities`].
+    fn probe_capabilities<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Capabilities> {
+        let capabilities = self.capabilities(model);
+        Box::pin(async move { capabilities })
+    }
 
     /// Sends the request and streams the answer. Connection errors arrive as the
     /// stream's first item, so the caller has one place to handle every failure.

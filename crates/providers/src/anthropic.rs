@@ -3,32 +3,40 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use cuervo_domain::{
-    BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, Message, ModelChunk, ModelError,
-    ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
+    BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, EncryptedReasoning, Message,
+    ModelChunk, ModelError, ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
 };
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::sse::Event;
-use crate::transport::{self, Decoder, HttpRequest, Transport};
+use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
 use crate::wire::anthropic as wire;
-use crate::{ProviderSettings, catalog, pricing};
+use crate::{ProviderSettings, catalog, prepare, pricing};
 
 /// The API version this adapter speaks.
 pub const API_VERSION: &str = "2023-06-01";
 
+/// The smallest thinking budget the API accepts.
+pub const MIN_THINKING_BUDGET: u32 = 1_024;
+
 /// [`ModelProvider`] for the Anthropic Messages API.
 pub struct AnthropicProvider {
     transport: Transport,
+    prompt_caching: bool,
+    thinking_budget: Option<u32>,
 }
 
 impl AnthropicProvider {
     /// Validates `settings` and builds the HTTP client. A missing key is reported by
     /// `invoke`, not here.
     pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
+        let prompt_caching = settings.prompt_caching;
+        let thinking_budget = settings.thinking_budget;
         Ok(Self {
             transport: Transport::new(settings, true)?,
+            prompt_caching,
+            thinking_budget,
         })
     }
 
@@ -59,7 +67,7 @@ impl ModelProvider for AnthropicProvider {
     }
 
     fn capabilities(&self, model: &str) -> Capabilities {
-        catalog::capabilities(model)
+        self.transport.cap_context(catalog::capabilities(model))
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
@@ -67,15 +75,10 @@ impl ModelProvider for AnthropicProvider {
             Ok(headers) => headers,
             Err(error) => return transport::fail(error),
         };
-        let body = match serde_json::to_vec(&to_wire(&request)) {
-            Ok(body) => Bytes::from(body),
-            Err(e) => {
-                return transport::fail(ModelError::new(
-                    self.name(),
-                    cuervo_domain::ModelErrorKind::InvalidRequest,
-                    format!("could not serialise the request: {e}"),
-                ));
-            }
+        let request = prepare::prepare(request, self.thinking_budget);
+        let body = match transport::body(self.name(), &to_wire(&request, self.prompt_caching)) {
+            Ok(body) => body,
+            Err(error) => return transport::fail(error),
         };
         let name = self.name().to_owned();
         self.transport.send(
@@ -84,6 +87,7 @@ impl ModelProvider for AnthropicProvider {
                 headers,
                 body,
                 stream: request.stream,
+                framing: Framing::Sse,
             },
             move || StreamDecoder::new(&name),
             decode_whole,
@@ -98,7 +102,12 @@ impl ModelProvider for AnthropicProvider {
     }
 
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {
-        pricing::estimate(request)
+        let mut request = prepare::prepare(request.clone(), self.thinking_budget);
+        if let Some(budget) = thinking_budget(&request) {
+            // Thinking is billed as output, on top of the answer's own allowance.
+            request.max_tokens = request.max_tokens.saturating_add(budget);
+        }
+        pricing::estimate(&request)
     }
 
     fn cost(&self, model: &str, usage: &Usage) -> Option<Cost> {
@@ -106,13 +115,30 @@ impl ModelProvider for AnthropicProvider {
     }
 }
 
+/// The budget extended thinking gets, or `None` when thinking is off: a request's
+/// `thinking_budget`, raised to the API's minimum of 1,024 tokens; zero turns it off.
+fn thinking_budget(request: &ModelRequest) -> Option<u32> {
+    match request.thinking_budget {
+        None | Some(0) => None,
+        Some(budget) => Some(budget.max(MIN_THINKING_BUDGET)),
+    }
+}
+
 /// Maps a domain request to the wire body.
 ///
 /// Tool results travel in `user` messages; thinking blocks without a signature are
-/// dropped (the API rejects them); empty text blocks and messages left empty are
-/// dropped; consecutive messages of one role are merged with tool results first, as the
-/// API requires.
-pub fn to_wire(request: &ModelRequest) -> wire::MessagesRequest {
+/// dropped (the API rejects them), redacted thinking goes back as it came; empty text
+/// blocks and messages left empty are dropped; consecutive messages of one role are
+/// merged with tool results first, as the API requires.
+///
+/// With a thinking budget, `thinking` is enabled with it and `max_tokens` grows by it (the
+/// answer keeps its own allowance, and the API wants the budget below `max_tokens`);
+/// `temperature` is left out, since the API refuses it with thinking.
+///
+/// With `prompt_caching`, three cache breakpoints mark the stable prefix: the system
+/// prompt, the last tool, and the last block of the conversation, so the next request of
+/// an agent loop (the same prefix plus a turn) reads everything before it from the cache.
+pub fn to_wire(request: &ModelRequest, prompt_caching: bool) -> wire::MessagesRequest {
     let mut messages: Vec<wire::Message> = Vec::new();
     for message in &request.messages {
         let mapped = message_to_wire(message);
@@ -129,21 +155,57 @@ pub fn to_wire(request: &ModelRequest) -> wire::MessagesRequest {
             _ => messages.push(mapped),
         }
     }
+    let cache = || prompt_caching.then(wire::CacheControl::ephemeral);
+    let system = request
+        .system
+        .clone()
+        .filter(|s| !s.is_empty())
+        .map(|text| {
+            if prompt_caching {
+                wire::System::Blocks(vec![wire::SystemBlock {
+                    kind: "text".to_owned(),
+                    text,
+                    cache_control: cache(),
+                }])
+            } else {
+                wire::System::Text(text)
+            }
+        });
+    let mut tools: Vec<wire::Tool> = request
+        .tools
+        .iter()
+        .map(|tool| wire::Tool {
+            name: tool.name.clone(),
+            description: tool.description.clone(),
+            input_schema: tool.input_schema.clone(),
+            cache_control: None,
+        })
+        .collect();
+    if let Some(last) = tools.last_mut() {
+        last.cache_control = cache();
+    }
+    if prompt_caching
+        && let Some(slot) = messages.last_mut().and_then(|m| {
+            m.content
+                .iter_mut()
+                .rev()
+                .find_map(|b| b.cache_control_mut())
+        })
+    {
+        *slot = cache();
+    }
+    let budget = thinking_budget(request);
     wire::MessagesRequest {
         model: request.model.clone(),
-        max_tokens: request.max_tokens,
-        system: request.system.clone().filter(|s| !s.is_empty()),
+        max_tokens: match budget {
+            Some(budget) => request.max_tokens.saturating_add(budget),
+            None => request.max_tokens,
+        },
+        system,
         messages,
-        tools: request
-            .tools
-            .iter()
-            .map(|tool| wire::Tool {
-                name: tool.name.clone(),
-                description: tool.description.clone(),
-                input_schema: tool.input_schema.clone(),
-            })
-            .collect(),
-        temperature: request.temperature,
+        tools,
+        temperature: request.temperature.filter(|_| budget.is_none()),
+        thinking: budget.map(|budget_tokens| wire::Thinking::Enabled { budget_tokens }),
         stream: request.stream,
     }
 }
@@ -153,40 +215,70 @@ fn message_to_wire(message: &Message) -> wire::Message {
         Role::Assistant => wire::Role::Assistant,
         Role::User | Role::Tool => wire::Role::User,
     };
-    let content = message
-        .content
-        .iter()
-        .filter_map(|block| match (block, role) {
+    let mut content = Vec::new();
+    for block in &message.content {
+        match (block, role) {
             (ContentBlock::Text { text }, _) if !text.is_empty() => {
-                Some(wire::ContentBlock::Text { text: text.clone() })
+                content.push(wire::ContentBlock::Text {
+                    text: text.clone(),
+                    cache_control: None,
+                });
             }
+            (
+                ContentBlock::Image {
+                    media_type,
+                    data_base64,
+                },
+                wire::Role::User,
+            ) => content.push(wire::ContentBlock::Image {
+                source: wire::ImageSource::Base64 {
+                    media_type: media_type.clone(),
+                    data: data_base64.clone(),
+                },
+                cache_control: None,
+            }),
             (
                 ContentBlock::Thinking {
                     thinking,
-                    signature: Some(signature),
+                    signature,
+                    encrypted,
                 },
                 wire::Role::Assistant,
-            ) if !signature.is_empty() => Some(wire::ContentBlock::Thinking {
-                thinking: thinking.clone(),
-                signature: signature.clone(),
-            }),
+            ) => {
+                if let Some(signature) = signature.as_ref().filter(|s| !s.is_empty()) {
+                    content.push(wire::ContentBlock::Thinking {
+                        thinking: thinking.clone(),
+                        signature: signature.clone(),
+                    });
+                }
+                if let Some(redacted) = encrypted
+                    .as_ref()
+                    .filter(|e| e.is(EncryptedReasoning::ANTHROPIC_REDACTED))
+                {
+                    content.push(wire::ContentBlock::RedactedThinking {
+                        data: redacted.data.clone(),
+                    });
+                }
+            }
             (ContentBlock::ToolUse(call), wire::Role::Assistant) => {
-                Some(wire::ContentBlock::ToolUse {
+                content.push(wire::ContentBlock::ToolUse {
                     id: call.id.clone(),
                     name: call.name.clone(),
                     input: call.input.clone(),
-                })
+                    cache_control: None,
+                });
             }
             (ContentBlock::ToolResult(result), wire::Role::User) => {
-                Some(wire::ContentBlock::ToolResult {
+                content.push(wire::ContentBlock::ToolResult {
                     tool_use_id: result.call_id.clone(),
                     content: result.content.clone(),
                     is_error: result.is_error,
-                })
+                    cache_control: None,
+                });
             }
-            _ => None,
-        })
-        .collect();
+            _ => {}
+        }
+    }
     wire::Message { role, content }
 }
 
@@ -216,9 +308,16 @@ fn error(provider: &str, body: wire::ErrorBody) -> ModelError {
         transport::ErrorDetails {
             message: body.message,
             kind: Some(body.kind),
-            code: None,
+            ..transport::ErrorDetails::default()
         },
     )
+}
+
+/// Encrypted reasoning the API returned instead of thinking text; it goes back unchanged.
+fn redacted(data: String) -> ModelChunk {
+    ModelChunk::ThinkingEncrypted {
+        encrypted: EncryptedReasoning::new(EncryptedReasoning::ANTHROPIC_REDACTED, data),
+    }
 }
 
 /// Decodes a non-streamed response into the chunks a stream would have produced.
@@ -235,7 +334,7 @@ fn decode_whole(provider: &str, body: &[u8]) -> Result<Vec<ModelChunk>, ModelErr
     let mut out = Vec::new();
     for block in response.content {
         match block {
-            wire::ContentBlock::Text { text } if !text.is_empty() => {
+            wire::ContentBlock::Text { text, .. } if !text.is_empty() => {
                 out.push(ModelChunk::Text { text });
             }
             wire::ContentBlock::Thinking {
@@ -247,7 +346,12 @@ fn decode_whole(provider: &str, body: &[u8]) -> Result<Vec<ModelChunk>, ModelErr
                     out.push(ModelChunk::ThinkingSignature { signature });
                 }
             }
-            wire::ContentBlock::ToolUse { id, name, input } => {
+            wire::ContentBlock::RedactedThinking { data } => {
+                out.push(redacted(data));
+            }
+            wire::ContentBlock::ToolUse {
+                id, name, input, ..
+            } => {
                 out.push(ModelChunk::ToolUseStart {
                     id: id.clone(),
                     name: name.clone(),
@@ -319,7 +423,7 @@ impl Decoder for StreamDecoder {
                 content_block,
             } => {
                 let block = match content_block {
-                    wire::ContentBlock::Text { text } => {
+                    wire::ContentBlock::Text { text, .. } => {
                         if !text.is_empty() {
                             out.push(ModelChunk::Text { text });
                         }
@@ -337,7 +441,13 @@ impl Decoder for StreamDecoder {
                         }
                         Block::Thinking
                     }
-                    wire::ContentBlock::ToolUse { id, name, input } => {
+                    wire::ContentBlock::RedactedThinking { data } => {
+                        out.push(redacted(data));
+                        Block::Other
+                    }
+                    wire::ContentBlock::ToolUse {
+                        id, name, input, ..
+                    } => {
                         out.push(ModelChunk::ToolUseStart {
                             id: id.clone(),
                             name: name.clone(),
@@ -458,10 +568,12 @@ mod tests {
                         ContentBlock::Thinking {
                             thinking: "I should read it.".into(),
                             signature: Some("sig-1".into()),
+                            encrypted: None,
                         },
                         ContentBlock::Thinking {
                             thinking: "unsigned, dropped".into(),
                             signature: None,
+                            encrypted: None,
                         },
                         ContentBlock::Text {
                             text: "Reading.".into(),
@@ -500,11 +612,12 @@ mod tests {
             max_tokens: 1024,
             temperature: Some(0.5),
             stream,
+            thinking_budget: None,
         }
     }
 
     fn wire_json(request: &ModelRequest) -> Value {
-        let bytes = serde_json::to_vec(&to_wire(request)).expect("serialises");
+        let bytes = serde_json::to_vec(&to_wire(request, false)).expect("serialises");
         serde_json::from_slice(&bytes).expect("json")
     }
 
@@ -553,6 +666,7 @@ mod tests {
             max_tokens: 10,
             temperature: None,
             stream: false,
+            thinking_budget: None,
         };
         assert_eq!(
             wire_json(&request),
@@ -561,6 +675,135 @@ mod tests {
                 "max_tokens": 10,
                 "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
                 "stream": false
+            })
+        );
+    }
+
+    #[test]
+    fn prompt_caching_marks_system_last_tool_and_conversation_end() {
+        let mut request = conversation(true);
+        request.tools.push(cuervo_domain::ToolSpec {
+            name: "glob".into(),
+            description: "Finds files.".into(),
+            input_schema: json!({"type": "object"}),
+        });
+        let body = serde_json::to_value(to_wire(&request, true)).expect("json");
+        let ephemeral = json!({"type": "ephemeral"});
+        assert_eq!(
+            body["system"],
+            json!([{"type": "text", "text": "You are Cuervo.", "cache_control": ephemeral}])
+        );
+        assert_eq!(body["tools"][0].get("cache_control"), None);
+        assert_eq!(body["tools"][1]["cache_control"], ephemeral);
+        let last = body["messages"]
+            .as_array()
+            .expect("messages")
+            .last()
+            .expect("last");
+        let blocks = last["content"].as_array().expect("blocks");
+        assert_eq!(blocks.last().expect("block")["cache_control"], ephemeral);
+        let marked = body.to_string().matches("\"cache_control\"").count();
+        assert_eq!(marked, 3, "three breakpoints (the API allows four): {body}");
+    }
+
+    #[test]
+    fn thinking_budget_enables_thinking_and_drops_temperature() {
+        let mut request = conversation(false);
+        request.thinking_budget = Some(500);
+        let body = serde_json::to_value(to_wire(&request, false)).expect("json");
+        assert_eq!(
+            body["thinking"],
+            json!({"type": "enabled", "budget_tokens": MIN_THINKING_BUDGET}),
+            "raised to the API's minimum"
+        );
+        assert_eq!(body["max_tokens"], json!(1024 + MIN_THINKING_BUDGET));
+        assert_eq!(body.get("temperature"), None);
+        request.thinking_budget = Some(0);
+        let body = serde_json::to_value(to_wire(&request, false)).expect("json");
+        assert_eq!(body.get("thinking"), None);
+        assert_eq!(body["temperature"], json!(0.5));
+    }
+
+    #[test]
+    fn images_and_redacted_thinking_go_out_in_the_wire_shape() {
+        let request = ModelRequest {
+            model: "claude-sonnet-4-5".into(),
+            system: None,
+            messages: vec![
+                Message {
+                    role: Role::User,
+                    content: vec![
+                        ContentBlock::Image {
+                            media_type: "image/png".into(),
+                            data_base64: "iVBORw0KGgo=".into(),
+                        },
+                        ContentBlock::Text {
+                            text: "What is this?".into(),
+                        },
+                    ],
+                },
+                Message {
+                    role: Role::Assistant,
+                    content: vec![
+                        ContentBlock::Thinking {
+                            thinking: "hmm".into(),
+                            signature: Some("sig".into()),
+                            encrypted: Some(EncryptedReasoning::new(
+                                EncryptedReasoning::ANTHROPIC_REDACTED,
+                                "EmwKAhgBEgy3va3pzix",
+                            )),
+                        },
+                        ContentBlock::Thinking {
+                            thinking: String::new(),
+                            signature: None,
+                            encrypted: Some(EncryptedReasoning::new(
+                                EncryptedReasoning::OPENAI_RESPONSES,
+                                "gAAAA-not-for-anthropic",
+                            )),
+                        },
+                        ContentBlock::Text {
+                            text: "A logo.".into(),
+                        },
+                    ],
+                },
+            ],
+            tools: vec![],
+            max_tokens: 10,
+            temperature: None,
+            stream: false,
+            thinking_budget: None,
+        };
+        let body = serde_json::to_value(to_wire(&request, false)).expect("json");
+        assert_eq!(
+            body["messages"][0]["content"][0],
+            json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}})
+        );
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([
+                {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix"},
+                {"type": "text", "text": "A logo."}
+            ])
+        );
+    }
+
+    #[test]
+    fn redacted_thinking_comes_back_as_encrypted_reasoning() {
+        let body = sse(&[
+            start(1),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "redacted_thinking", "data": "EmwKAhgB"}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}}),
+            json!({"type": "message_stop"}),
+        ]);
+        assert_eq!(
+            decode(&body)[0],
+            Ok(ModelChunk::ThinkingEncrypted {
+                encrypted: EncryptedReasoning::new(
+                    EncryptedReasoning::ANTHROPIC_REDACTED,
+                    "EmwKAhgB"
+                )
             })
         );
     }

@@ -1,6 +1,6 @@
-//! Model adapters: Cuervo's [`ModelProvider`] port spoken over the Anthropic Messages API
-//! and the OpenAI Chat Completions API (which also serves DeepSeek and any
-//! OpenAI-compatible endpoint).
+//! Model adapters: Cuervo's [`ModelProvider`] port spoken over the Anthropic Messages API,
+//! the OpenAI Chat Completions API (which also serves DeepSeek and any OpenAI-compatible
+//! endpoint), the OpenAI Responses API, the Gemini API and Ollama's native API.
 //!
 //! # Design
 //!
@@ -13,13 +13,16 @@
 //!                    └────────────(retry: before the first chunk)────────┘
 //! ```
 //!
-//! * [`sse`] turns bytes into events, whatever the chunking.
+//! * [`sse`] and [`ndjson`] turn bytes into events, whatever the chunking.
 //! * `transport` sends the request, maps HTTP failures to [`ModelErrorKind`]s and drives a
-//!   decoder over the event stream with an idle timeout between bytes.
+//!   decoder over the event stream with an idle timeout between bytes; it also sends the
+//!   one-shot JSON calls (embeddings, model metadata).
 //! * [`retry`] wraps any attempt in one policy: retry retryable failures until the first
 //!   chunk has been yielded, and never after.
-//! * [`anthropic`] and [`openai`] only map domain types to and from their wire DTOs
-//!   ([`wire`]).
+//! * `prepare` fits a request to what the model can take (images to a model without
+//!   vision, a thinking budget to a model that cannot think), once for every adapter.
+//! * [`anthropic`], [`openai`], [`responses`], [`gemini`] and [`ollama`] only map domain
+//!   types to and from their wire DTOs ([`wire`]).
 //!
 //! Streams are built as pull-driven state machines (`futures::stream::unfold`): nothing runs
 //! on a detached task, so dropping the returned stream drops the HTTP response and closes
@@ -38,15 +41,24 @@ use cuervo_domain::ModelProvider;
 
 pub mod anthropic;
 mod catalog;
+mod embeddings;
+pub mod gemini;
+pub mod ndjson;
+pub mod ollama;
 pub mod openai;
+mod prepare;
 pub mod pricing;
+pub mod responses;
 pub mod retry;
 pub mod sse;
 mod transport;
 pub mod wire;
 
 pub use anthropic::AnthropicProvider;
+pub use gemini::GeminiProvider;
+pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;
+pub use responses::ResponsesProvider;
 pub use retry::RetryPolicy;
 
 /// Which wire protocol an endpoint speaks. Decides the adapter, not the vendor: DeepSeek,
@@ -57,6 +69,29 @@ pub enum WireKind {
     Anthropic,
     /// OpenAI Chat Completions API (`POST {base}/chat/completions`).
     OpenAiChat,
+    /// OpenAI Responses API (`POST {base}/responses`), stateless (`store: false`) with
+    /// encrypted reasoning carried across turns.
+    OpenAiResponses,
+    /// Gemini API (`POST {base}/v1beta/models/{model}:generateContent`).
+    Gemini,
+    /// Ollama's native API (`POST {base}/api/chat`, NDJSON streaming).
+    Ollama,
+}
+
+impl WireKind {
+    /// The OpenAI protocol an endpoint speaks when config does not say: the Responses
+    /// API on api.openai.com, Chat Completions everywhere else (gateways, DeepSeek, local
+    /// servers), because that is what compatible servers implement.
+    pub fn openai_default(base_url: &str) -> WireKind {
+        let host = reqwest::Url::parse(base_url.trim())
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_ascii_lowercase));
+        if host.as_deref() == Some("api.openai.com") {
+            WireKind::OpenAiResponses
+        } else {
+            WireKind::OpenAiChat
+        }
+    }
 }
 
 /// Everything an adapter needs to talk to one endpoint, resolved by the CLI from config.
@@ -92,6 +127,19 @@ pub struct ProviderSettings {
     /// fails with `StreamCut` (the response had begun); a stall before the response head
     /// is bounded by `request_timeout` and fails with `Network`.
     pub idle_timeout: Duration,
+    /// Thinking budget for requests that do not set one ([`ModelRequest::thinking_budget`]
+    /// wins); `None` leaves thinking to the provider's default.
+    ///
+    /// [`ModelRequest::thinking_budget`]: cuervo_domain::ModelRequest::thinking_budget
+    pub thinking_budget: Option<u32>,
+    /// Mark the stable prefix of each request for the provider's prompt cache (Anthropic's
+    /// `cache_control`; OpenAI, DeepSeek and Gemini cache automatically).
+    pub prompt_caching: bool,
+    /// The model `embed` uses; `None` picks the adapter's default.
+    pub embedding_model: Option<String>,
+    /// An upper bound on the context window: reported by `capabilities`, and for Ollama
+    /// the largest `num_ctx` asked for (a model's full window may not fit in memory).
+    pub context_window: Option<u64>,
 }
 
 impl ProviderSettings {
@@ -114,33 +162,44 @@ impl ProviderSettings {
             retry: RetryPolicy::default(),
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
+            thinking_budget: None,
+            prompt_caching: true,
+            embedding_model: None,
+            context_window: None,
         }
     }
 
     /// Presets for the providers Cuervo knows by name (`anthropic`, `openai`,
-    /// `deepseek`): their public base URL and the conventional key variable. The CLI
-    /// layers config on top; `None` for any other name.
+    /// `deepseek`, `gemini`, `ollama`): their public base URL and the conventional key
+    /// variable (none for Ollama, a local server). The CLI layers config on top; `None`
+    /// for any other name.
     pub fn known(name: &str) -> Option<Self> {
         let (kind, base, env) = match name {
             "anthropic" => (
                 WireKind::Anthropic,
                 "https://api.anthropic.com",
-                "ANTHROPIC_API_KEY",
+                Some("ANTHROPIC_API_KEY"),
             ),
             "openai" => (
-                WireKind::OpenAiChat,
+                WireKind::OpenAiResponses,
                 "https://api.openai.com/v1",
-                "OPENAI_API_KEY",
+                Some("OPENAI_API_KEY"),
             ),
             "deepseek" => (
                 WireKind::OpenAiChat,
                 "https://api.deepseek.com",
-                "DEEPSEEK_API_KEY",
+                Some("DEEPSEEK_API_KEY"),
             ),
+            "gemini" => (
+                WireKind::Gemini,
+                "https://generativelanguage.googleapis.com",
+                Some("GEMINI_API_KEY"),
+            ),
+            "ollama" => (WireKind::Ollama, "http://localhost:11434", None),
             _ => return None,
         };
         let mut settings = Self::new(name, kind, base);
-        settings.api_key_env = Some(env.to_owned());
+        settings.api_key_env = env.map(str::to_owned);
         Some(settings)
     }
 
@@ -171,6 +230,10 @@ impl fmt::Debug for ProviderSettings {
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
             .field("idle_timeout", &self.idle_timeout)
+            .field("thinking_budget", &self.thinking_budget)
+            .field("prompt_caching", &self.prompt_caching)
+            .field("embedding_model", &self.embedding_model)
+            .field("context_window", &self.context_window)
             .finish()
     }
 }
@@ -214,6 +277,9 @@ pub fn build_provider(settings: ProviderSettings) -> Result<Arc<dyn ModelProvide
     Ok(match settings.kind {
         WireKind::Anthropic => Arc::new(AnthropicProvider::new(settings)?),
         WireKind::OpenAiChat => Arc::new(OpenAiProvider::new(settings)?),
+        WireKind::OpenAiResponses => Arc::new(ResponsesProvider::new(settings)?),
+        WireKind::Gemini => Arc::new(GeminiProvider::new(settings)?),
+        WireKind::Ollama => Arc::new(OllamaProvider::new(settings)?),
     })
 }
 
@@ -252,5 +318,36 @@ mod tests {
         let ok = ProviderSettings::known("deepseek").expect("known");
         let provider = build_provider(ok).expect("builds");
         assert_eq!(provider.name(), "deepseek");
+        for name in ["anthropic", "openai", "deepseek", "gemini", "ollama"] {
+            let settings = ProviderSettings::known(name).expect("known");
+            assert_eq!(build_provider(settings).expect("builds").name(), name);
+        }
+    }
+
+    #[test]
+    fn presets_and_the_openai_default_protocol() {
+        let openai = ProviderSettings::known("openai").expect("known");
+        assert_eq!(openai.kind, WireKind::OpenAiResponses);
+        let ollama = ProviderSettings::known("ollama").expect("known");
+        assert_eq!(ollama.kind, WireKind::Ollama);
+        assert_eq!(ollama.api_key_env, None, "a local server needs no key");
+        let gemini = ProviderSettings::known("gemini").expect("known");
+        assert_eq!(gemini.api_key_env.as_deref(), Some("GEMINI_API_KEY"));
+        assert_eq!(
+            WireKind::openai_default("https://api.openai.com/v1"),
+            WireKind::OpenAiResponses
+        );
+        for base in [
+            "https://api.deepseek.com",
+            "http://localhost:8080/v1",
+            "https://gateway.example.com/openai/v1",
+            "not a url",
+        ] {
+            assert_eq!(
+                WireKind::openai_default(base),
+                WireKind::OpenAiChat,
+                "{base}"
+            );
+        }
     }
 }

@@ -4,17 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use cuervo_domain::{
     BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, ModelChunk, ModelError,
-    ModelErrorKind, ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
+    ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
 };
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde_json::json;
 
 use crate::sse::Event;
-use crate::transport::{self, Decoder, HttpRequest, Transport};
+use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
 use crate::wire::openai as wire;
-use crate::{ProviderSettings, catalog, pricing};
+use crate::{ProviderSettings, catalog, embeddings, prepare, pricing};
 
 /// [`ModelProvider`] for the OpenAI Chat Completions API and compatible servers.
 pub struct OpenAiProvider {
@@ -22,6 +22,8 @@ pub struct OpenAiProvider {
     /// OpenAI itself wants `max_completion_tokens` (its reasoning models reject
     /// `max_tokens`); compatible servers only know `max_tokens`.
     completion_tokens_field: bool,
+    thinking_budget: Option<u32>,
+    embedding_model: String,
 }
 
 impl OpenAiProvider {
@@ -30,9 +32,16 @@ impl OpenAiProvider {
     /// go out without `Authorization`.
     pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
         let completion_tokens_field = settings.base_url.contains("api.openai.com");
+        let thinking_budget = settings.thinking_budget;
+        let embedding_model = settings
+            .embedding_model
+            .clone()
+            .unwrap_or_else(|| embeddings::OPENAI_DEFAULT_MODEL.to_owned());
         Ok(Self {
             transport: Transport::new(settings, false)?,
             completion_tokens_field,
+            thinking_budget,
+            embedding_model,
         })
     }
 
@@ -56,7 +65,7 @@ impl ModelProvider for OpenAiProvider {
     }
 
     fn capabilities(&self, model: &str) -> Capabilities {
-        catalog::capabilities(model)
+        self.transport.cap_context(catalog::capabilities(model))
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
@@ -64,15 +73,13 @@ impl ModelProvider for OpenAiProvider {
             Ok(headers) => headers,
             Err(error) => return transport::fail(error),
         };
-        let body = match serde_json::to_vec(&to_wire(&request, self.completion_tokens_field)) {
-            Ok(body) => Bytes::from(body),
-            Err(e) => {
-                return transport::fail(ModelError::new(
-                    self.name(),
-                    ModelErrorKind::InvalidRequest,
-                    format!("could not serialise the request: {e}"),
-                ));
-            }
+        // Chat Completions has no thinking budget to send (reasoning models think anyway);
+        // preparing still replaces images for models known to be blind.
+        let request = prepare::prepare(request, self.thinking_budget);
+        let wire = to_wire(&request, self.completion_tokens_field);
+        let body = match transport::body(self.name(), &wire) {
+            Ok(body) => body,
+            Err(error) => return transport::fail(error),
         };
         let name = self.name().to_owned();
         self.transport.send(
@@ -81,9 +88,23 @@ impl ModelProvider for OpenAiProvider {
                 headers,
                 body,
                 stream: request.stream,
+                framing: Framing::Sse,
             },
             move || StreamDecoder::new(&name),
             decode_whole,
+        )
+    }
+
+    fn embed<'a>(
+        &'a self,
+        texts: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Vec<f32>>, ModelError>> {
+        embeddings::openai(
+            &self.transport,
+            self.url("embeddings"),
+            self.headers(),
+            &self.embedding_model,
+            texts,
         )
     }
 
@@ -107,7 +128,8 @@ impl ModelProvider for OpenAiProvider {
 ///
 /// The system prompt is the first message; each tool result becomes its own `tool`
 /// message (a failed one prefixed with `Error: `, since the format has no error flag);
-/// thinking is never sent back (DeepSeek rejects `reasoning_content` in input). With
+/// thinking is never sent back (DeepSeek rejects `reasoning_content` in input); images go
+/// in a user message's content parts as `image_url` data URLs. With
 /// `completion_tokens_field` the limit goes in `max_completion_tokens` (api.openai.com),
 /// else in `max_tokens`.
 pub fn to_wire(request: &ModelRequest, completion_tokens_field: bool) -> wire::ChatRequest {
@@ -119,10 +141,20 @@ pub fn to_wire(request: &ModelRequest, completion_tokens_field: bool) -> wire::C
     }
     for message in &request.messages {
         let mut texts = Vec::new();
+        let mut images = Vec::new();
         let mut calls = Vec::new();
         for block in &message.content {
             match block {
                 ContentBlock::Text { text } if !text.is_empty() => texts.push(text.as_str()),
+                ContentBlock::Image {
+                    media_type,
+                    data_base64,
+                } if message.role != Role::Assistant => {
+                    images.push(json!({
+                        "type": "image_url",
+                        "image_url": {"url": data_url(media_type, data_base64)},
+                    }));
+                }
                 ContentBlock::ToolUse(call) if message.role == Role::Assistant => {
                     calls.push(wire::ToolCall {
                         id: call.id.clone(),
@@ -159,7 +191,16 @@ pub fn to_wire(request: &ModelRequest, completion_tokens_field: bool) -> wire::C
                 }
             }
             Role::User | Role::Tool => {
-                if !text.is_empty() {
+                if !images.is_empty() {
+                    let mut parts = Vec::new();
+                    if !text.is_empty() {
+                        parts.push(json!({"type": "text", "text": text}));
+                    }
+                    parts.extend(images);
+                    messages.push(wire::ChatMessage::User {
+                        content: wire::MessageContent::Parts(parts),
+                    });
+                } else if !text.is_empty() {
                     messages.push(wire::ChatMessage::User {
                         content: wire::MessageContent::Text(text),
                     });
@@ -195,6 +236,11 @@ pub fn to_wire(request: &ModelRequest, completion_tokens_field: bool) -> wire::C
             include_usage: true,
         }),
     }
+}
+
+/// An image as a `data:` URL, the form every OpenAI-compatible image input accepts.
+pub(crate) fn data_url(media_type: &str, data_base64: &str) -> String {
+    format!("data:{media_type};base64,{data_base64}")
 }
 
 fn stop_reason(reason: &str) -> StopReason {
@@ -233,6 +279,7 @@ fn error(provider: &str, body: wire::ErrorBody) -> ModelError {
                 serde_json::Value::String(s) => s,
                 other => other.to_string(),
             }),
+            ..transport::ErrorDetails::default()
         },
     )
 }
@@ -477,9 +524,9 @@ impl Decoder for StreamDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cuervo_domain::{Message, ToolResult, ToolSpec};
+    use cuervo_domain::{Message, ModelErrorKind, ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
-    use serde_json::{Value, json};
+    use serde_json::Value;
 
     use crate::sse::SseParser;
 
@@ -495,6 +542,7 @@ mod tests {
                         ContentBlock::Thinking {
                             thinking: "never sent back".into(),
                             signature: Some("sig".into()),
+                            encrypted: None,
                         },
                         ContentBlock::Text {
                             text: "Reading.".into(),
@@ -546,6 +594,7 @@ mod tests {
             max_tokens: 1024,
             temperature: Some(0.5),
             stream,
+            thinking_budget: None,
         }
     }
 
@@ -599,6 +648,7 @@ mod tests {
             max_tokens: 50,
             temperature: None,
             stream: false,
+            thinking_budget: None,
         };
         assert_eq!(
             wire_json(&request, true),

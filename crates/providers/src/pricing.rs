@@ -2,8 +2,9 @@
 //!
 //! Prices are USD per million tokens, copied from the providers' public price lists on
 //! [`PRICES_AS_OF`]. They go stale: an unknown model yields `None` ("unknown"), never a
-//! zero that would make a budget look unspent. Long-context surcharges (Sonnet 4/4.5 above
-//! 200K input tokens) and batch discounts are not modelled.
+//! zero that would make a budget look unspent. Long-context surcharges (Sonnet 4/4.5 and
+//! Gemini 2.5 Pro above 200K input tokens) and batch discounts are not modelled. A local
+//! Ollama server is priced by its adapter (zero: nothing is billed), not here.
 
 use cuervo_domain::{ContentBlock, Cost, ModelRequest, Usage};
 
@@ -55,8 +56,9 @@ const HAIKU_35: Price = Price::new(0.80, 4.0, 0.08, 1.0);
 const DEEPSEEK: Price = Price::new(0.28, 0.42, 0.028, 0.28);
 
 /// Model ids (without date suffix) and their prices. A request's model matches an entry
-/// when it is the id itself, or the id followed by `-latest`, `-YYYYMMDD` or
-/// `-YYYY-MM-DD`; so `o3` does not price `o3-mini`, a different model.
+/// when it is the id itself, or the id followed by `-latest`, `-YYYYMMDD`, `-YYYY-MM-DD`
+/// or a three-digit version (`-001`, Google's stable snapshots); so `o3` does not price
+/// `o3-mini`, a different model.
 const PRICES: &[(&str, Price)] = &[
     // Anthropic
     ("claude-opus-4-8", OPUS_45),
@@ -82,6 +84,15 @@ const PRICES: &[(&str, Price)] = &[
     ("gpt-4.1-nano", Price::new(0.10, 0.40, 0.025, 0.10)),
     ("o3", Price::new(2.0, 8.0, 0.50, 2.0)),
     ("o4-mini", Price::new(1.10, 4.40, 0.275, 1.10)),
+    ("gpt-5", Price::new(1.25, 10.0, 0.125, 1.25)),
+    ("gpt-5-mini", Price::new(0.25, 2.0, 0.025, 0.25)),
+    ("gpt-5-nano", Price::new(0.05, 0.40, 0.005, 0.05)),
+    // Gemini (standard tier, prompts up to 200K tokens; implicit caching bills cached
+    // input at a quarter or a tenth of the input price and charges nothing to write)
+    ("gemini-2.5-pro", Price::new(1.25, 10.0, 0.125, 1.25)),
+    ("gemini-2.5-flash", Price::new(0.30, 2.50, 0.03, 0.30)),
+    ("gemini-2.5-flash-lite", Price::new(0.10, 0.40, 0.01, 0.10)),
+    ("gemini-2.0-flash", Price::new(0.10, 0.40, 0.025, 0.10)),
     // DeepSeek (V3.2 behind both names; "cache hit" is the cache-read price)
     ("deepseek-chat", DEEPSEEK),
     ("deepseek-reasoner", DEEPSEEK),
@@ -114,7 +125,7 @@ pub fn estimate(request: &ModelRequest) -> Option<Cost> {
 
 /// A rough, deliberately generous token count of what `request` sends: one token per
 /// four characters (rounded up) of the system prompt, every message block and every tool
-/// definition, plus a few tokens of framing per message.
+/// definition, plus a few tokens of framing per message, plus [`IMAGE_TOKENS`] per image.
 pub fn estimate_input_tokens(request: &ModelRequest) -> u64 {
     const PER_MESSAGE: u64 = 4;
     let mut chars = request.system.as_deref().map_or(0, char_len);
@@ -124,7 +135,15 @@ pub fn estimate_input_tokens(request: &ModelRequest) -> u64 {
         for block in &message.content {
             chars += match block {
                 ContentBlock::Text { text } => char_len(text),
-                ContentBlock::Thinking { thinking, .. } => char_len(thinking),
+                ContentBlock::Thinking {
+                    thinking,
+                    encrypted,
+                    ..
+                } => char_len(thinking) + encrypted.as_ref().map_or(0, |e| char_len(&e.data)),
+                ContentBlock::Image { .. } => {
+                    framing += IMAGE_TOKENS;
+                    0
+                }
                 ContentBlock::ToolUse(call) => {
                     char_len(&call.id) + char_len(&call.name) + char_len(&call.input.to_string())
                 }
@@ -142,6 +161,10 @@ pub fn estimate_input_tokens(request: &ModelRequest) -> u64 {
     }
     chars.div_ceil(4) + framing
 }
+
+/// What one image is counted as: the most any provider charges for an image it accepts
+/// (Anthropic scales images down to about 1.15 megapixels, about 1,600 tokens).
+pub const IMAGE_TOKENS: u64 = 1_600;
 
 fn char_len(s: &str) -> u64 {
     s.chars().count() as u64
@@ -165,8 +188,9 @@ fn matches_id(model: &str, id: &str) -> bool {
         return false;
     };
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    // -YYYYMMDD (Anthropic) or -YYYY-MM-DD (OpenAI)
-    (date.len() == 8 && digits(date))
+    // -NNN (Google), -YYYYMMDD (Anthropic) or -YYYY-MM-DD (OpenAI)
+    (date.len() == 3 && digits(date))
+        || (date.len() == 8 && digits(date))
         || (date.len() == 10
             && date.as_bytes()[4] == b'-'
             && date.as_bytes()[7] == b'-'
@@ -196,6 +220,14 @@ mod tests {
         assert_eq!(price("openai/o4-mini").map(|p| p.input), Some(1.10));
         assert_eq!(price("o3").map(|p| p.output), Some(8.0));
         assert_eq!(price("deepseek-reasoner"), Some(DEEPSEEK));
+        assert_eq!(price("gemini-2.5-pro").map(|p| p.output), Some(10.0));
+        assert_eq!(
+            price("models/gemini-2.5-flash").map(|p| p.input),
+            Some(0.30)
+        );
+        assert_eq!(price("gemini-2.5-flash-lite").map(|p| p.input), Some(0.10));
+        assert_eq!(price("gemini-2.0-flash-001").map(|p| p.output), Some(0.40));
+        assert_eq!(price("gpt-5-mini").map(|p| p.input), Some(0.25));
     }
 
     #[test]
@@ -203,7 +235,8 @@ mod tests {
         for model in [
             "o3-mini",
             "o3-pro",
-            "gpt-5",
+            "gpt-5-pro",
+            "gemini-2.5-flash-preview-05-20",
             "llama3",
             "claude-opus-4-5x",
             "",
@@ -218,6 +251,7 @@ mod tests {
             max_tokens: 100,
             temperature: None,
             stream: true,
+            thinking_budget: None,
         };
         assert_eq!(estimate(&request), None);
     }
@@ -252,10 +286,17 @@ mod tests {
             max_tokens: 1000,
             temperature: None,
             stream: true,
+            thinking_budget: None,
         };
         // (400 + 400 + 4 + 5 + 2) chars / 4 = 203 (rounded up) + 2 × 4 framing = 211 tokens.
         assert_eq!(estimate_input_tokens(&request), 211);
         // 211 × 3 + 1000 × 15 = 15 633 micro-USD
         assert_eq!(estimate(&request).map(|c| c.micro_usd), Some(15_633));
+        let mut with_image = request.clone();
+        with_image.messages[0].content.push(ContentBlock::Image {
+            media_type: "image/png".into(),
+            data_base64: "x".repeat(100_000),
+        });
+        assert_eq!(estimate_input_tokens(&with_image), 211 + IMAGE_TOKENS);
     }
 }

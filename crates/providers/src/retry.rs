@@ -12,11 +12,16 @@
 //! waited for: the error is returned at once, with its `retry_after_ms`, so the caller can
 //! fall back to another model instead of blocking.
 
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-use cuervo_domain::{ChunkStream, ModelError};
-use futures::StreamExt;
+use cuervo_domain::ModelError;
+use futures::{Stream, StreamExt};
 use rand::Rng;
+
+/// A stream of results that ends after the first error: a model answer
+/// ([`cuervo_domain::ChunkStream`] is `RetryStream<ModelChunk>`) or a single JSON reply.
+pub type RetryStream<T> = Pin<Box<dyn Stream<Item = Result<T, ModelError>> + Send>>;
 
 /// How transient failures are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,17 +116,23 @@ pub fn parse_retry_after_ms(value: &str) -> Option<Duration> {
 
 /// Wraps a request in the retry policy. `attempt` starts one try and returns its stream
 /// (connection failures arrive as the stream's first item). The returned stream yields the
-/// first attempt that produces a chunk, or the last error.
+/// first attempt that produces an item, or the last error. Streamed answers and single
+/// JSON replies (embeddings, model metadata) go through this one wrapper.
 ///
 /// Dropping the returned stream drops the attempt in flight (closing its connection) or
 /// the pending sleep: nothing outlives the consumer.
-pub fn with_retries<F>(provider: impl Into<String>, policy: RetryPolicy, attempt: F) -> ChunkStream
+pub fn with_retries<T, F>(
+    provider: impl Into<String>,
+    policy: RetryPolicy,
+    attempt: F,
+) -> RetryStream<T>
 where
-    F: Fn() -> ChunkStream + Send + 'static,
+    T: Send + 'static,
+    F: Fn() -> RetryStream<T> + Send + 'static,
 {
-    struct State<F> {
+    struct State<T, F> {
         attempt: F,
-        current: Option<ChunkStream>,
+        current: Option<RetryStream<T>>,
         retries: u32,
         yielded: bool,
         finished: bool,
@@ -186,7 +197,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use cuervo_domain::{ModelChunk, ModelErrorKind, StopReason};
+    use cuervo_domain::{ChunkStream, ModelChunk, ModelErrorKind, StopReason};
     use futures::stream;
     use rand::SeedableRng;
 

@@ -2,7 +2,9 @@
 //! failures to [`ModelErrorKind`]s, and driving an adapter's decoder over the response.
 //!
 //! An adapter contributes a URL, headers, a serialised body, a streaming [`Decoder`] and a
-//! whole-body decoder; everything else (retries included) happens here, once.
+//! whole-body decoder; everything else (retries included) happens here, once. Streams are
+//! framed as server-sent events or as newline-delimited JSON ([`Framing`]); both reach
+//! the decoder as [`sse::Event`]s (an NDJSON line is an event's `data`).
 
 use std::collections::VecDeque;
 use std::error::Error as _;
@@ -10,12 +12,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use cuervo_domain::{BoxFuture, ChunkStream, ModelChunk, ModelError, ModelErrorKind};
+use cuervo_domain::{BoxFuture, Capabilities, ChunkStream, ModelChunk, ModelError, ModelErrorKind};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
+use crate::ndjson::NdjsonParser;
 use crate::retry::{self, RetryPolicy};
 use crate::sse::{self, SseParser};
 use crate::{ProviderError, ProviderSettings};
@@ -33,12 +36,64 @@ pub(crate) trait Decoder: Send + 'static {
 /// Decodes a whole (non-streamed) response body into the same chunk sequence.
 pub(crate) type WholeDecoder = fn(&str, &[u8]) -> Result<Vec<ModelChunk>, ModelError>;
 
+/// How a streamed response body is cut into events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Framing {
+    /// Server-sent events (Anthropic, OpenAI, Gemini with `alt=sse`).
+    #[default]
+    Sse,
+    /// One JSON value per line (Ollama).
+    Ndjson,
+}
+
 /// A request ready to send: built once, sent again on each retry.
 pub(crate) struct HttpRequest {
     pub url: String,
     pub headers: HeaderMap,
     pub body: Bytes,
     pub stream: bool,
+    pub framing: Framing,
+}
+
+/// The parser of a streamed body, by [`Framing`].
+enum Parser {
+    Sse(SseParser),
+    Ndjson(NdjsonParser),
+}
+
+impl Parser {
+    fn new(framing: Framing) -> Self {
+        match framing {
+            Framing::Sse => Parser::Sse(SseParser::new()),
+            Framing::Ndjson => Parser::Ndjson(NdjsonParser::new()),
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) -> Vec<sse::Event> {
+        match self {
+            Parser::Sse(parser) => parser.feed(bytes),
+            Parser::Ndjson(parser) => parser.feed(bytes).into_iter().map(line_event).collect(),
+        }
+    }
+
+    /// The body ended: an unterminated NDJSON line that is whole JSON still counts (an
+    /// unterminated SSE event never does; a cut line is left for the decoder's `end`).
+    fn finish(&mut self) -> Option<sse::Event> {
+        match self {
+            Parser::Sse(_) => None,
+            Parser::Ndjson(parser) => parser
+                .finish()
+                .filter(|line| serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok())
+                .map(line_event),
+        }
+    }
+}
+
+fn line_event(line: String) -> sse::Event {
+    sse::Event {
+        event: None,
+        data: line,
+    }
 }
 
 /// The shared, immutable half of a provider.
@@ -53,6 +108,7 @@ pub(crate) struct Transport {
     retry: RetryPolicy,
     request_timeout: Duration,
     idle_timeout: Duration,
+    context_window: Option<u64>,
 }
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -117,7 +173,21 @@ impl Transport {
             retry: settings.retry,
             request_timeout: settings.request_timeout,
             idle_timeout: settings.idle_timeout,
+            context_window: settings.context_window,
         })
+    }
+
+    /// Applies the configured upper bound on the context window.
+    pub(crate) fn cap_context(&self, mut capabilities: Capabilities) -> Capabilities {
+        if let Some(limit) = self.context_window {
+            capabilities.context_window = capabilities.context_window.min(limit);
+        }
+        capabilities
+    }
+
+    /// The configured upper bound on the context window, if any.
+    pub(crate) fn context_limit(&self) -> Option<u64> {
+        self.context_window
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -178,6 +248,7 @@ impl Transport {
         let ctx = Arc::new(Attempt {
             name: self.name.clone(),
             client: self.client.clone(),
+            method: reqwest::Method::POST,
             request,
             auth_hint: self.auth_hint.clone(),
             request_timeout: self.request_timeout,
@@ -185,6 +256,52 @@ impl Transport {
         });
         retry::with_retries(self.name.clone(), self.retry, move || {
             attempt(ctx.clone(), decoder(), whole)
+        })
+    }
+
+    /// Sends a request whose answer is one JSON body (embeddings, model metadata) under
+    /// the same retry policy and error mapping as model calls; `body: None` is a `GET`.
+    pub(crate) fn json(
+        &self,
+        url: String,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> BoxFuture<'static, Result<Vec<u8>, ModelError>> {
+        let method = if body.is_some() {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        let ctx = Arc::new(Attempt {
+            name: self.name.clone(),
+            client: self.client.clone(),
+            method,
+            request: HttpRequest {
+                url,
+                headers,
+                body: body.unwrap_or_default(),
+                stream: false,
+                framing: Framing::Sse,
+            },
+            auth_hint: self.auth_hint.clone(),
+            request_timeout: self.request_timeout,
+            idle_timeout: self.idle_timeout,
+        });
+        let mut replies = retry::with_retries(self.name.clone(), self.retry, move || {
+            let ctx = ctx.clone();
+            Box::pin(futures::stream::once(async move {
+                let response = connect(&ctx).await?;
+                read_whole(&ctx, response).await
+            })) as retry::RetryStream<Vec<u8>>
+        });
+        let name = self.name.clone();
+        Box::pin(async move {
+            replies.next().await.unwrap_or_else(|| {
+                Err(protocol(
+                    &name,
+                    "the request ended without an answer".to_owned(),
+                ))
+            })
         })
     }
 
@@ -205,6 +322,7 @@ impl Transport {
 struct Attempt {
     name: String,
     client: reqwest::Client,
+    method: reqwest::Method,
     request: HttpRequest,
     auth_hint: String,
     request_timeout: Duration,
@@ -215,7 +333,7 @@ enum Phase<D> {
     Connect(D),
     Streaming {
         body: BoxStream<'static, reqwest::Result<Bytes>>,
-        parser: SseParser,
+        parser: Parser,
         decoder: D,
     },
     Done,
@@ -259,7 +377,7 @@ fn attempt<D: Decoder>(ctx: Arc<Attempt>, decoder: D, whole: WholeDecoder) -> Ch
                         if st.ctx.request.stream && !is_json {
                             st.phase = Phase::Streaming {
                                 body: response.bytes_stream().boxed(),
-                                parser: SseParser::new(),
+                                parser: Parser::new(st.ctx.request.framing),
                                 decoder,
                             };
                         } else {
@@ -298,7 +416,15 @@ fn attempt<D: Decoder>(ctx: Arc<Attempt>, decoder: D, whole: WholeDecoder) -> Ch
                         }
                         Ok(None) => {
                             open = false;
-                            if let Err(e) = decoder.end(&mut out) {
+                            if let Some(event) = parser.finish()
+                                && let Err(e) = decoder.event(event, &mut out)
+                            {
+                                failure = Some(e);
+                            }
+                            if failure.is_none()
+                                && !decoder.finished()
+                                && let Err(e) = decoder.end(&mut out)
+                            {
                                 failure = Some(e);
                             }
                         }
@@ -328,11 +454,13 @@ async fn connect(ctx: &Attempt) -> Result<reqwest::Response, ModelError> {
         bytes = ctx.request.body.len(),
         "sending model request"
     );
-    let request = ctx
+    let mut request = ctx
         .client
-        .post(&ctx.request.url)
-        .headers(ctx.request.headers.clone())
-        .body(ctx.request.body.clone());
+        .request(ctx.method.clone(), &ctx.request.url)
+        .headers(ctx.request.headers.clone());
+    if ctx.method != reqwest::Method::GET {
+        request = request.body(ctx.request.body.clone());
+    }
     let response = match tokio::time::timeout(ctx.request_timeout, request.send()).await {
         Err(_) => {
             return Err(network(
@@ -447,13 +575,20 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// What a provider said in an error body. Anthropic and OpenAI both nest it under
-/// `error` (`{"error": {"type", "message", "code"}}`); other servers use `message`,
+/// `error` (`{"error": {"type", "message", "code"}}`); Google uses `{"error": {"code":
+/// 429, "message", "status": "RESOURCE_EXHAUSTED", "details": [...]}}` (its `status` is
+/// read as the kind); Ollama sends `{"error": "message"}`; other servers use `message`,
 /// `detail` or plain text.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct ErrorDetails {
     pub message: String,
     pub kind: Option<String>,
     pub code: Option<String>,
+    /// Google's `details[].reason` (`API_KEY_INVALID`...).
+    pub reason: Option<String>,
+    /// Google's `RetryInfo` advice (`details[].retryDelay: "24s"`), for 429s that come
+    /// without a `Retry-After` header.
+    pub retry_delay: Option<Duration>,
 }
 
 pub(crate) fn error_details(body: &[u8]) -> ErrorDetails {
@@ -471,10 +606,26 @@ pub(crate) fn error_details(body: &[u8]) -> ErrorDetails {
             .and_then(as_text)
             .or_else(|| error.as_str().map(str::to_owned))
             .unwrap_or_else(|| json.to_string());
+        let details = error
+            .get("details")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         return ErrorDetails {
             message,
-            kind: error.get("type").and_then(as_text),
+            kind: error
+                .get("type")
+                .or_else(|| error.get("status"))
+                .and_then(as_text),
             code: error.get("code").and_then(as_text),
+            reason: details
+                .iter()
+                .find_map(|d| d.get("reason").and_then(Value::as_str))
+                .map(str::to_owned),
+            retry_delay: details
+                .iter()
+                .find_map(|d| d.get("retryDelay").and_then(Value::as_str))
+                .and_then(parse_google_duration),
         };
     }
     let text = String::from_utf8_lossy(body);
@@ -486,9 +637,14 @@ pub(crate) fn error_details(body: &[u8]) -> ErrorDetails {
     };
     ErrorDetails {
         message,
-        kind: None,
-        code: None,
+        ..ErrorDetails::default()
     }
+}
+
+/// A protobuf `Duration` in JSON: decimal seconds with an `s` suffix (`"24s"`, `"0.5s"`).
+fn parse_google_duration(value: &str) -> Option<Duration> {
+    let seconds: f64 = value.trim().strip_suffix('s')?.parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// Whether an error message says the prompt did not fit the context window.
@@ -504,6 +660,9 @@ fn mentions_context_limit(details: &ErrorDetails) -> bool {
         "maximum context",
         "prompt is too long",
         "reduce the length",
+        // Gemini: "The input token count (1200000) exceeds the maximum number of tokens
+        // allowed (1048576)."
+        "exceeds the maximum number of tokens",
     ]
     .iter()
     .any(|needle| message.contains(needle))
@@ -523,8 +682,19 @@ pub(crate) fn http_error(
     } else {
         format!("HTTP {status}: {}", details.message)
     };
-    let retry_after_ms = retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let retry_after_ms = retry_after
+        .or(details.retry_delay)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let key_rejected = matches!(
+        details.reason.as_deref(),
+        Some("API_KEY_INVALID" | "API_KEY_SERVICE_BLOCKED")
+    );
     let (kind, message) = match status {
+        // Google answers a wrong key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+        400 | 403 if key_rejected => (
+            ModelErrorKind::Auth,
+            format!("the API key was rejected ({said}); check {auth_hint}"),
+        ),
         401 => (
             ModelErrorKind::Auth,
             format!("the API key was rejected ({said}); check {auth_hint}"),
@@ -573,35 +743,59 @@ pub(crate) fn stream_error(provider: &str, details: ErrorDetails) -> ModelError 
     let kind = details.kind.as_deref().unwrap_or("");
     let code = details.code.as_deref().unwrap_or("");
     let is = |s: &str| kind == s || code == s;
-    let (kind, what) = if is("overloaded_error") || is("overloaded") {
+    // Google's canonical codes arrive as the kind (`status`).
+    let (kind, what) = if is("overloaded_error") || is("overloaded") || is("UNAVAILABLE") {
         (
             ModelErrorKind::Overloaded {
                 retry_after_ms: None,
             },
             "overloaded",
         )
-    } else if is("rate_limit_error") || is("rate_limit_exceeded") {
+    } else if is("rate_limit_error") || is("rate_limit_exceeded") || is("RESOURCE_EXHAUSTED") {
         (
             ModelErrorKind::RateLimited {
                 retry_after_ms: None,
             },
             "rate limited",
         )
-    } else if is("authentication_error") || is("permission_error") || is("invalid_api_key") {
+    } else if is("authentication_error")
+        || is("permission_error")
+        || is("invalid_api_key")
+        || is("UNAUTHENTICATED")
+        || is("PERMISSION_DENIED")
+    {
         (ModelErrorKind::Auth, "authentication failed")
     } else if mentions_context_limit(&details) {
         (
             ModelErrorKind::ContextWindowExceeded,
             "the prompt does not fit the model's context window",
         )
-    } else if is("invalid_request_error") || is("not_found_error") || is("request_too_large") {
+    } else if is("invalid_request_error")
+        || is("not_found_error")
+        || is("request_too_large")
+        || is("invalid_prompt")
+        || is("INVALID_ARGUMENT")
+        || is("FAILED_PRECONDITION")
+        || is("NOT_FOUND")
+    {
         (ModelErrorKind::InvalidRequest, "the request was rejected")
-    } else if is("timeout_error") {
+    } else if is("timeout_error") || is("DEADLINE_EXCEEDED") {
         (ModelErrorKind::Network, "the provider timed out")
     } else {
         (ModelErrorKind::Server, "the provider failed mid-stream")
     };
     ModelError::new(provider, kind, format!("{what}: {}", details.message))
+}
+
+/// Serialises a request body, or fails with `InvalidRequest`.
+pub(crate) fn body<T: serde::Serialize>(provider: &str, value: &T) -> Result<Bytes, ModelError> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(|e| {
+        ModelError::new(
+            provider,
+            ModelErrorKind::InvalidRequest,
+            format!("could not serialise the request: {e}"),
+        )
+    })
 }
 
 /// A stream that yields one error: how failures found before sending are reported.
@@ -742,6 +936,64 @@ mod tests {
     }
 
     #[test]
+    fn google_and_ollama_error_bodies_map_to_kinds() {
+        let key = http_error(
+            "gemini",
+            400,
+            None,
+            br#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}]}}"#,
+            HINT,
+        );
+        assert_eq!(key.kind, ModelErrorKind::Auth);
+        assert!(key.message.contains("API key not valid"), "{}", key.message);
+        let quota = http_error(
+            "gemini",
+            429,
+            None,
+            br#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"24s"}]}}"#,
+            HINT,
+        );
+        assert_eq!(
+            quota.kind,
+            ModelErrorKind::RateLimited {
+                retry_after_ms: Some(24_000)
+            }
+        );
+        let long = http_error(
+            "gemini",
+            400,
+            None,
+            br#"{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}"#,
+            HINT,
+        );
+        assert_eq!(long.kind, ModelErrorKind::ContextWindowExceeded);
+        let missing = http_error(
+            "ollama",
+            404,
+            None,
+            br#"{"error":"model 'llama9' not found, try pulling it first"}"#,
+            HINT,
+        );
+        assert_eq!(missing.kind, ModelErrorKind::InvalidRequest);
+        assert!(missing.message.contains("try pulling it first"));
+        let details = |kind: &str| ErrorDetails {
+            message: "m".into(),
+            kind: Some(kind.into()),
+            ..ErrorDetails::default()
+        };
+        assert_eq!(
+            stream_error("g", details("UNAVAILABLE")).kind,
+            ModelErrorKind::Overloaded {
+                retry_after_ms: None
+            }
+        );
+        assert_eq!(
+            stream_error("g", details("INVALID_ARGUMENT")).kind,
+            ModelErrorKind::InvalidRequest
+        );
+    }
+
+    #[test]
     fn error_details_from_various_bodies() {
         assert_eq!(
             error_details(br#"{"error":{"message":"m","type":"t","code":42}}"#),
@@ -749,8 +1001,20 @@ mod tests {
                 message: "m".into(),
                 kind: Some("t".into()),
                 code: Some("42".into()),
+                ..ErrorDetails::default()
             }
         );
+        // Google's shape: `status` is the kind, `details` carry the reason and the wait.
+        let google = error_details(
+            br#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"24s"}]}}"#,
+        );
+        assert_eq!(google.kind.as_deref(), Some("RESOURCE_EXHAUSTED"));
+        assert_eq!(google.retry_delay, Some(Duration::from_secs(24)));
+        assert_eq!(
+            parse_google_duration("0.5s"),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(parse_google_duration("soon"), None);
         assert_eq!(error_details(br#"{"detail":"nope"}"#).message, "nope");
         assert_eq!(error_details(br#"{"error":"plain"}"#).message, "plain");
         assert_eq!(error_details(b"  text body \n").message, "text body");
@@ -763,7 +1027,7 @@ mod tests {
         let details = |kind: &str, message: &str| ErrorDetails {
             message: message.into(),
             kind: Some(kind.into()),
-            code: None,
+            ..ErrorDetails::default()
         };
         assert_eq!(
             stream_error("a", details("overloaded_error", "Overloaded")).kind,

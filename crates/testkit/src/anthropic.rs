@@ -2,7 +2,7 @@
 //! events, error bodies, and the conversion of a request's conversation to domain types.
 
 use axum::http::HeaderMap;
-use cuervo_domain::{ContentBlock, Message, Role, ToolCall, ToolResult};
+use cuervo_domain::{ContentBlock, EncryptedReasoning, Message, Role, ToolCall, ToolResult};
 use serde_json::{Value, json};
 
 use crate::script::{Reply, Step};
@@ -66,8 +66,150 @@ pub(crate) fn validate(body: &Value) -> Result<(), ApiError> {
             _ => return bad(format!("messages.{i}.content: Field required")),
         }
     }
+    let breakpoints = cache_blocks(body)
+        .iter()
+        .filter(|(_, marked)| *marked)
+        .count();
+    if breakpoints > 4 {
+        return bad(format!(
+            "A maximum of 4 blocks with cache_control may be provided. Found {breakpoints}."
+        ));
+    }
+    for (i, m) in messages.iter().enumerate() {
+        for b in m
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let kind = b.get("type").and_then(Value::as_str);
+            if matches!(kind, Some("thinking" | "redacted_thinking"))
+                && b.get("cache_control").is_some()
+            {
+                return bad(format!(
+                    "messages.{i}: cache_control cannot be set on thinking blocks"
+                ));
+            }
+        }
+    }
+    if let Some(thinking) = body.get("thinking")
+        && thinking.get("type").and_then(Value::as_str) == Some("enabled")
+    {
+        let budget = thinking
+            .get("budget_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let max_tokens = body.get("max_tokens").and_then(Value::as_u64).unwrap_or(0);
+        if budget < 1024 {
+            return bad(
+                "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+                    .into(),
+            );
+        }
+        if budget >= max_tokens {
+            return bad(format!(
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our \
+                 documentation at https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size ({max_tokens} <= {budget})"
+            ));
+        }
+        if body
+            .get("temperature")
+            .and_then(Value::as_f64)
+            .is_some_and(|t| (t - 1.0).abs() > f64::EPSILON)
+        {
+            return bad(
+                "`temperature` may only be set to 1 when thinking is enabled. Please consult our \
+                 documentation at https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility"
+                    .into(),
+            );
+        }
+    }
     cuervo_domain::check_tool_pairing(&to_domain(body))
         .or_else(|e| bad(format!("messages: tool_use/tool_result mismatch: {e}")))
+}
+
+/// The request's cacheable prefix as blocks in cache order (tools, then system, then
+/// message blocks), each with whether it carries a `cache_control` breakpoint. A block is
+/// its JSON without the `cache_control` key.
+pub(crate) fn cache_blocks(body: &Value) -> Vec<(String, bool)> {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        let marked = v
+            .as_object_mut()
+            .and_then(|o| o.remove("cache_control"))
+            .is_some();
+        (v.to_string(), marked)
+    };
+    let mut blocks: Vec<(String, bool)> = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(strip)
+        .collect();
+    match body.get("system") {
+        Some(Value::Array(system)) => blocks.extend(system.iter().map(strip)),
+        Some(other) if !other.is_null() => blocks.push((other.to_string(), false)),
+        _ => {}
+    }
+    for m in body
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let role = m.get("role").cloned().unwrap_or(Value::Null);
+        match m.get("content") {
+            Some(Value::Array(content)) => blocks.extend(content.iter().map(|b| {
+                let (json, marked) = strip(b);
+                (format!("{role}:{json}"), marked)
+            })),
+            Some(other) => blocks.push((format!("{role}:{other}"), false)),
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// Prompt caching as the API does it: the prefix up to each breakpoint is written to the
+/// cache unless an earlier request wrote it, and each breakpoint looks back up to 20
+/// blocks for the longest prefix an earlier request wrote, which is read from the cache.
+/// Returns `(tokens read, tokens written)` (a token is four bytes of JSON) and records
+/// the new prefixes in `cache`.
+pub(crate) fn cache_usage(body: &Value, cache: &mut std::collections::HashSet<u64>) -> (u64, u64) {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    const LOOKBACK: usize = 20;
+    let blocks = cache_blocks(body);
+    let mut hasher = DefaultHasher::new();
+    let mut length = 0usize;
+    let mut prefixes = Vec::with_capacity(blocks.len());
+    for (json, _) in &blocks {
+        json.hash(&mut hasher);
+        length += json.len();
+        prefixes.push((hasher.finish(), (length / 4) as u64));
+    }
+    let mut read = 0u64;
+    let mut written_to = 0u64;
+    for (b, (_, marked)) in blocks.iter().enumerate() {
+        if !marked {
+            continue;
+        }
+        let hit = (b.saturating_sub(LOOKBACK)..=b)
+            .rev()
+            .find(|i| cache.contains(&prefixes[*i].0));
+        if let Some(i) = hit {
+            read = read.max(prefixes[i].1);
+        }
+        if hit != Some(b) {
+            written_to = written_to.max(prefixes[b].1);
+        }
+    }
+    for (b, (_, marked)) in blocks.iter().enumerate() {
+        if *marked {
+            cache.insert(prefixes[b].0);
+        }
+    }
+    (read, written_to.saturating_sub(read))
 }
 
 /// The `error.type` Anthropic uses for an HTTP status.
@@ -116,10 +258,19 @@ fn message_start(ctx: &ReplyContext) -> String {
                 "content": [],
                 "stop_reason": null,
                 "stop_sequence": null,
-                "usage": {"input_tokens": ctx.usage.input_tokens, "output_tokens": 1},
+                "usage": usage(ctx, 1),
             },
         }),
     )
+}
+
+fn usage(ctx: &ReplyContext, output_tokens: u64) -> Value {
+    json!({
+        "input_tokens": ctx.usage.input_tokens,
+        "cache_creation_input_tokens": ctx.cache_write_tokens,
+        "cache_read_input_tokens": ctx.cache_read_tokens,
+        "output_tokens": output_tokens,
+    })
 }
 
 fn block_start(index: usize, block: Value) -> String {
@@ -249,7 +400,7 @@ pub(crate) fn json_body(reply: &Reply, ctx: &ReplyContext) -> Value {
         "content": content,
         "stop_reason": reply.anthropic_stop_reason(),
         "stop_sequence": null,
-        "usage": {"input_tokens": ctx.usage.input_tokens, "output_tokens": ctx.usage.output_tokens},
+        "usage": usage(ctx, ctx.usage.output_tokens),
     })
 }
 
@@ -270,6 +421,16 @@ pub(crate) fn filler_frames(ctx: &ReplyContext, n: usize) -> (Vec<String>, Strin
     let next = frames.remove(n);
     frames.truncate(n);
     (frames, next)
+}
+
+/// A text answer that begins, then fails with an `error` event.
+pub(crate) fn stream_error_frames(ctx: &ReplyContext, message: &str) -> Vec<String> {
+    let (mut frames, _) = filler_frames(ctx, 4);
+    frames.push(event(
+        "error",
+        &json!({"type": "error", "error": {"type": "api_error", "message": message}}),
+    ));
+    frames
 }
 
 /// An SSE stream whose data is not JSON.
@@ -341,7 +502,33 @@ pub(crate) fn to_domain(body: &Value) -> Vec<Message> {
                         .get("signature")
                         .and_then(Value::as_str)
                         .map(str::to_string),
+                    encrypted: None,
                 }),
+                Some("redacted_thinking") => content.push(ContentBlock::Thinking {
+                    thinking: String::new(),
+                    signature: None,
+                    encrypted: Some(EncryptedReasoning::new(
+                        EncryptedReasoning::ANTHROPIC_REDACTED,
+                        str_field("data"),
+                    )),
+                }),
+                Some("image") => {
+                    let source = b.get("source");
+                    let field = |k: &str| {
+                        source
+                            .and_then(|s| s.get(k))
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    };
+                    if let (Some(media_type), Some(data_base64)) =
+                        (field("media_type"), field("data"))
+                    {
+                        content.push(ContentBlock::Image {
+                            media_type,
+                            data_base64,
+                        });
+                    }
+                }
                 Some("tool_use") => content.push(ContentBlock::ToolUse(ToolCall {
                     id: str_field("id"),
                     name: str_field("name"),
@@ -352,7 +539,7 @@ pub(crate) fn to_domain(body: &Value) -> Vec<Message> {
                     content: b.get("content").map(text_of).unwrap_or_default(),
                     is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
                 })),
-                // Images, documents, redacted thinking: not part of the domain's view.
+                // Documents and server tools: not part of the domain's view.
                 _ => {}
             }
         }

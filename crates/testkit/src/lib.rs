@@ -1,11 +1,21 @@
 //! Cuervo's test kit (dev only).
 //!
 //! - [`MockServer`]: a mock LLM server on `127.0.0.1:<random port>` speaking the Anthropic
-//!   Messages API (`POST /v1/messages`) and the OpenAI Chat Completions API
-//!   (`POST /v1/chat/completions`), streaming (SSE) and not, exactly as the providers
-//!   document them. It replays a [`Script`] of [`Turn`]s, one per model request, records
-//!   every request ([`RecordedRequest`]) and injects faults ([`Fault`]: HTTP errors with
-//!   `Retry-After`, stalls, cut streams, malformed data).
+//!   Messages API (`POST /v1/messages`), the OpenAI Chat Completions API
+//!   (`POST /v1/chat/completions`), the OpenAI Responses API (`POST /v1/responses`), the
+//!   Gemini API (`POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent`)
+//!   and Ollama's native API (`POST /api/chat`, NDJSON), streaming and not, as the
+//!   providers document them. It replays a [`Script`] of [`Turn`]s, one per model request,
+//!   whichever format is hit, records every request ([`RecordedRequest`], whose
+//!   [`RecordedRequest::messages`] reads any format back into domain messages) and injects
+//!   faults in each provider's own error shapes ([`Fault`]: HTTP errors with
+//!   `Retry-After`, stalls, cut streams, malformed data, mid-stream errors). A
+//!   [`Turn::Raw`] serves a documented example payload verbatim.
+//! - Side endpoints, answered without using a turn and recorded apart
+//!   ([`MockServer::side_requests`]): embeddings (`/v1/embeddings`, Gemini
+//!   `:embedContent`/`:batchEmbedContents`, Ollama `/api/embed`, all returning
+//!   [`mock_embedding`] vectors), Ollama's `/api/tags` and `/api/show` (models from
+//!   [`LocalModel`], with their context length in `model_info`).
 //! - [`sse`]: the same streams as bytes, for parser tests that need no server.
 //! - [`env::TestHome`]: a temporary HOME and XDG directories for end-to-end runs.
 //!
@@ -31,13 +41,20 @@
 //!   400 `invalid_request_error`, as the real APIs answer. Rejected requests are recorded
 //!   but use no turn.
 //! - When the script runs out: 500 with "mock script exhausted" in the error message.
+//! - Gemini requests need a key (`x-goog-api-key` or `?key=`; else 403
+//!   `PERMISSION_DENIED`); Ollama requests need none, but a model the server does not have
+//!   gets Ollama's 404 "try pulling it first".
 //! - `GET /v1/models` (Anthropic shape when `anthropic-version`/`x-api-key` is sent, else
-//!   OpenAI's), `GET /health`.
+//!   OpenAI's), `GET /v1beta/models`, `GET /health`.
 
 mod anthropic;
 pub mod env;
+mod gemini;
+pub mod media;
+mod ollama;
 mod openai;
 pub mod record;
+mod responses;
 pub mod script;
 pub mod server;
 pub mod sse;
@@ -45,8 +62,10 @@ pub mod sse;
 use std::path::PathBuf;
 
 pub use env::TestHome;
+pub use media::mock_embedding;
+pub use ollama::LocalModel;
 pub use record::{RecordedRequest, WireFormat};
-pub use script::{Fault, Reply, ReplyUsage, Script, Step, Turn};
+pub use script::{Fault, RawBody, Reply, ReplyUsage, Script, Step, Turn};
 pub use server::{MockServer, ServerOptions};
 
 /// Errors of the test kit: loading a script.

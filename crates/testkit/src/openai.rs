@@ -250,6 +250,15 @@ pub(crate) fn filler_frames(ctx: &ReplyContext, n: usize) -> (Vec<String>, Strin
     (frames, next)
 }
 
+/// A text answer that begins, then fails with a chunk carrying `error`.
+pub(crate) fn stream_error_frames(ctx: &ReplyContext, message: &str) -> Vec<String> {
+    let (mut frames, _) = filler_frames(ctx, 3);
+    frames.push(data(&json!({"error": {
+        "message": message, "type": "server_error", "param": null, "code": null,
+    }})));
+    frames
+}
+
 /// An SSE stream whose data is not JSON.
 pub(crate) fn malformed_frames() -> Vec<String> {
     vec!["data: {\"id\": \"chatcmpl-mock\", \"choices\": [{oops this is not json\n\n".into()]
@@ -286,13 +295,41 @@ pub(crate) fn to_domain(body: &Value) -> Vec<Message> {
     };
     for m in messages {
         match m.get("role").and_then(Value::as_str) {
-            Some("user") => out.push(Message::user(text_of(m.get("content")))),
+            Some("user") => {
+                let mut content = Vec::new();
+                let text = text_of(m.get("content"));
+                if !text.is_empty() {
+                    content.push(ContentBlock::Text { text });
+                }
+                for part in m
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some((media_type, data_base64)) = part
+                        .pointer("/image_url/url")
+                        .and_then(Value::as_str)
+                        .and_then(crate::media::parse_data_url)
+                    {
+                        content.push(ContentBlock::Image {
+                            media_type,
+                            data_base64,
+                        });
+                    }
+                }
+                out.push(Message {
+                    role: Role::User,
+                    content,
+                });
+            }
             Some("assistant") => {
                 let mut content = Vec::new();
                 if let Some(r) = m.get("reasoning_content").and_then(Value::as_str) {
                     content.push(ContentBlock::Thinking {
                         thinking: r.to_string(),
                         signature: None,
+                        encrypted: None,
                     });
                 }
                 let text = text_of(m.get("content"));

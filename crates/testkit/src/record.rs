@@ -12,6 +12,29 @@ pub enum WireFormat {
     Anthropic,
     /// `POST /v1/chat/completions`
     OpenAiChat,
+    /// `POST /v1/responses`
+    OpenAiResponses,
+    /// `POST /v1beta/models/{model}:generateContent` (and `:streamGenerateContent`)
+    Gemini,
+    /// `POST /api/chat`
+    Ollama,
+}
+
+impl WireFormat {
+    /// Every format the mock speaks.
+    pub const ALL: [WireFormat; 5] = [
+        WireFormat::Anthropic,
+        WireFormat::OpenAiChat,
+        WireFormat::OpenAiResponses,
+        WireFormat::Gemini,
+        WireFormat::Ollama,
+    ];
+
+    /// Whether tool calls in this format carry ids from the client. Ollama's do not:
+    /// results answer calls by position, and [`RecordedRequest::messages`] numbers them.
+    pub fn carries_call_ids(self) -> bool {
+        !matches!(self, WireFormat::Ollama)
+    }
 }
 
 /// A model request as received: recorded before any check, so rejected requests (401,
@@ -20,6 +43,8 @@ pub enum WireFormat {
 pub struct RecordedRequest {
     pub method: String,
     pub path: String,
+    /// The query string without `?` (Gemini's `alt=sse`), empty when there is none.
+    pub query: String,
     /// Lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
     /// The parsed JSON body; a body that is not JSON is kept as a JSON string.
@@ -40,19 +65,30 @@ impl RecordedRequest {
     /// The conversation of the request as domain messages, whatever the wire format.
     ///
     /// Anthropic: a user message's `tool_result` blocks become a `Role::Tool` message, and
-    /// its other blocks a user message after it. OpenAI: consecutive `role: "tool"`
+    /// its other blocks a user message after it. OpenAI Chat: consecutive `role: "tool"`
     /// messages become one `Role::Tool` message; `reasoning_content` becomes a thinking
-    /// block; arguments are parsed from their JSON string. System prompts are left out
-    /// (see [`RecordedRequest::system`]); images and other blocks are dropped.
+    /// block; arguments are parsed from their JSON string. Responses: consecutive
+    /// assistant items (messages, `reasoning`, `function_call`) make one assistant message,
+    /// consecutive `function_call_output` items one `Role::Tool` message. Gemini: a user
+    /// turn's `functionResponse` parts become a `Role::Tool` message (`{"error": ...}`
+    /// marks a failure), matched to calls by id, else by name and order. Ollama: calls get
+    /// ids `ollama_call_{message}_{n}` and `tool` messages answer them in order.
+    /// Images (base64) become image blocks; encrypted reasoning (Responses reasoning items,
+    /// Gemini thought signatures, Anthropic redacted thinking) becomes thinking blocks.
+    /// System prompts are left out (see [`RecordedRequest::system`]).
     pub fn messages(&self) -> Vec<Message> {
         match self.format {
             WireFormat::Anthropic => crate::anthropic::to_domain(&self.body),
             WireFormat::OpenAiChat => crate::openai::to_domain(&self.body),
+            WireFormat::OpenAiResponses => crate::responses::to_domain(&self.body),
+            WireFormat::Gemini => crate::gemini::to_domain(&self.body),
+            WireFormat::Ollama => crate::ollama::to_domain(&self.body),
         }
     }
 
-    /// The system prompt: Anthropic's top-level `system` (string or text blocks), or the
-    /// OpenAI `system`/`developer` messages, joined with newlines.
+    /// The system prompt: Anthropic's top-level `system` (string or text blocks), the
+    /// OpenAI `system`/`developer` messages, Responses `instructions`, Gemini's
+    /// `systemInstruction` or Ollama's `system` messages, joined with newlines.
     pub fn system(&self) -> Option<String> {
         let texts: Vec<String> = match self.format {
             WireFormat::Anthropic => match self.body.get("system") {
@@ -64,7 +100,9 @@ impl RecordedRequest {
                     .collect(),
                 _ => Vec::new(),
             },
-            WireFormat::OpenAiChat => self
+            WireFormat::OpenAiResponses => crate::responses::system(&self.body),
+            WireFormat::Gemini => crate::gemini::system(&self.body),
+            WireFormat::OpenAiChat | WireFormat::Ollama => self
                 .body
                 .get("messages")
                 .and_then(Value::as_array)
@@ -83,23 +121,48 @@ impl RecordedRequest {
         (!texts.is_empty()).then(|| texts.join("\n"))
     }
 
-    /// The `model` field of the body.
+    /// The model: the body's `model` field, or for Gemini the one in the path
+    /// (`/v1beta/models/{model}:generateContent`).
     pub fn model(&self) -> Option<&str> {
-        self.body.get("model").and_then(Value::as_str)
+        match self.format {
+            WireFormat::Gemini => crate::gemini::path_model(&self.path).map(|(model, _)| model),
+            _ => self.body.get("model").and_then(Value::as_str),
+        }
     }
 
-    /// Whether the request asked for a stream.
+    /// Whether the request asked for a stream: `stream: true`; Gemini by calling
+    /// `:streamGenerateContent`; Ollama unless `stream: false` (its default is to stream).
     pub fn is_stream(&self) -> bool {
-        self.body.get("stream").and_then(Value::as_bool) == Some(true)
+        let flag = self.body.get("stream").and_then(Value::as_bool);
+        match self.format {
+            WireFormat::Gemini => self.path.ends_with(":streamGenerateContent"),
+            WireFormat::Ollama => flag != Some(false),
+            _ => flag == Some(true),
+        }
     }
 
-    /// The names of the tools offered to the model (either format).
+    /// The names of the tools offered to the model (any format).
     pub fn tool_names(&self) -> Vec<String> {
-        self.body
+        let tools = self
+            .body
             .get("tools")
             .and_then(Value::as_array)
             .into_iter()
-            .flatten()
+            .flatten();
+        if self.format == WireFormat::Gemini {
+            return tools
+                .flat_map(|t| {
+                    t.get("functionDeclarations")
+                        .or_else(|| t.get("function_declarations"))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
+                .filter_map(|d| d.get("name").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect();
+        }
+        tools
             .filter_map(|t| {
                 t.get("name")
                     .or_else(|| t.get("function").and_then(|f| f.get("name")))
@@ -131,6 +194,7 @@ mod tests {
         RecordedRequest {
             method: "POST".into(),
             path: "/v1/x".into(),
+            query: String::new(),
             headers: vec![("x-api-key".into(), "k".into())],
             body,
             received_at: Instant::now(),

@@ -26,6 +26,10 @@
 //!   - tool_call: { name: edit, input: { path: a.rs, old_string: x, new_string: y } }
 //!     cut: { after_frames: 4 }
 //!   - malformed: true
+//!   # A stream that begins, then fails with the provider's own mid-stream error.
+//!   - stream_error: "The model failed to generate a response."
+//!   # A body served verbatim (a documented example payload, say), whatever the endpoint.
+//!   - raw: { content_type: text/event-stream, body: "data: ...\n\n" }
 //! ```
 //!
 //! A document that is a bare list of turns (no `turns:` key) is accepted too.
@@ -44,12 +48,29 @@ pub struct Script {
     pub turns: Vec<Turn>,
 }
 
-/// One answer of the mock: a reply or a fault.
+/// One answer of the mock: a reply, a fault, or a body served verbatim.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(try_from = "RawTurn", into = "RawTurn")]
 pub enum Turn {
     Reply(Reply),
     Fault(Fault),
+    /// Served byte for byte, whatever format the endpoint speaks: for replaying example
+    /// payloads from a provider's documentation through a real client.
+    Raw(RawBody),
+}
+
+/// A response served verbatim by [`Turn::Raw`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RawBody {
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+fn ok_status() -> u16 {
+    200
 }
 
 /// A successful model answer, rendered in the wire format of the endpoint hit.
@@ -115,6 +136,11 @@ pub enum Fault {
     CutReply { reply: Reply, after_frames: usize },
     /// A 200 whose SSE data is not JSON (non-streaming: a body that is not JSON).
     Malformed,
+    /// A streamed answer that begins (a few text frames), then fails with the provider's
+    /// mid-stream error: Anthropic `event: error`, an OpenAI chunk with `error`, Responses
+    /// `response.failed`, a Gemini chunk with `error`, an Ollama line with `error`.
+    /// (Non-streaming: HTTP 500 with `message`.)
+    StreamError { message: String },
 }
 
 impl Step {
@@ -187,6 +213,38 @@ impl Reply {
             Some(other) => other.into(),
             None if self.has_tool_calls() => "tool_calls".into(),
             None => "stop".into(),
+        }
+    }
+
+    /// The finish reason in Gemini's vocabulary.
+    pub(crate) fn gemini_finish_reason(&self) -> String {
+        match self.stop_reason.as_deref() {
+            None | Some("end_turn" | "stop" | "stop_sequence" | "tool_use" | "tool_calls") => {
+                "STOP".into()
+            }
+            Some("max_tokens" | "length") => "MAX_TOKENS".into(),
+            Some("refusal" | "content_filter") => "SAFETY".into(),
+            Some(other) => other.to_ascii_uppercase(),
+        }
+    }
+
+    /// The `done_reason` in Ollama's vocabulary (`stop` also after tool calls).
+    pub(crate) fn ollama_done_reason(&self) -> String {
+        match self.stop_reason.as_deref() {
+            None | Some("end_turn" | "stop" | "stop_sequence" | "tool_use" | "tool_calls") => {
+                "stop".into()
+            }
+            Some("max_tokens" | "length") => "length".into(),
+            Some(other) => other.into(),
+        }
+    }
+
+    /// Why a Responses API answer is incomplete, if it is.
+    pub(crate) fn responses_incomplete_reason(&self) -> Option<&'static str> {
+        match self.stop_reason.as_deref() {
+            Some("max_tokens" | "length") => Some("max_output_tokens"),
+            Some("refusal" | "content_filter") => Some("content_filter"),
+            _ => None,
         }
     }
 
@@ -289,6 +347,22 @@ impl Turn {
         Turn::Fault(Fault::Malformed)
     }
 
+    /// A stream that fails mid-way with the provider's own error event.
+    pub fn stream_error(message: impl Into<String>) -> Turn {
+        Turn::Fault(Fault::StreamError {
+            message: message.into(),
+        })
+    }
+
+    /// A body served verbatim with status 200.
+    pub fn raw(content_type: impl Into<String>, body: impl Into<String>) -> Turn {
+        Turn::Raw(RawBody {
+            status: 200,
+            content_type: content_type.into(),
+            body: body.into(),
+        })
+    }
+
     /// This reply, cut after `after_frames` SSE frames (see [`Fault::CutReply`]). A fault
     /// is returned unchanged.
     pub fn cut_reply(turn: Turn, after_frames: usize) -> Turn {
@@ -339,6 +413,8 @@ impl Turn {
                 format!("reply ({} steps) cut mid-stream", reply.steps.len())
             }
             Turn::Fault(Fault::Malformed) => "malformed".into(),
+            Turn::Fault(Fault::StreamError { .. }) => "stream error".into(),
+            Turn::Raw(raw) => format!("raw {} ({})", raw.status, raw.content_type),
         }
     }
 }
@@ -516,10 +592,15 @@ struct RawTurn {
     cut: Option<CutSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     malformed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stream_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw: Option<RawBody>,
 }
 
 const TURN_KEYS: &str = "a turn needs a reply key (`text`, `thinking`, `tool_call`, `tool_calls`, \
-                         `steps`) or a fault key (`status`, `stall`, `cut`, `malformed: true`)";
+                         `steps`), a fault key (`status`, `stall`, `cut`, `malformed: true`, \
+                         `stream_error`) or `raw`";
 
 impl TryFrom<RawTurn> for Turn {
     type Error = String;
@@ -530,11 +611,35 @@ impl TryFrom<RawTurn> for Turn {
             || raw.tool_call.is_some()
             || raw.tool_calls.is_some();
         let is_reply = shorthand || raw.steps.is_some();
+        if let Some(body) = raw.raw {
+            let others = [
+                raw.thinking.is_some(),
+                raw.text.is_some(),
+                raw.tool_call.is_some(),
+                raw.tool_calls.is_some(),
+                raw.steps.is_some(),
+                raw.stop_reason.is_some(),
+                raw.usage.is_some(),
+                raw.delay_ms.is_some(),
+                raw.status.is_some(),
+                raw.retry_after.is_some(),
+                raw.message.is_some(),
+                raw.stall.is_some(),
+                raw.cut.is_some(),
+                raw.malformed.is_some(),
+                raw.stream_error.is_some(),
+            ];
+            if others.iter().any(|set| *set) {
+                return Err("`raw` stands alone in its turn".into());
+            }
+            return Ok(Turn::Raw(body));
+        }
         let faults = [
             raw.status.is_some(),
             raw.stall.is_some(),
             raw.cut.is_some(),
             raw.malformed == Some(true),
+            raw.stream_error.is_some(),
         ]
         .iter()
         .filter(|f| **f)
@@ -546,7 +651,10 @@ impl TryFrom<RawTurn> for Turn {
             );
         }
         if faults > 1 {
-            return Err("a turn has at most one of `status`, `stall`, `cut`, `malformed`".into());
+            return Err(
+                "a turn has at most one of `status`, `stall`, `cut`, `malformed`, `stream_error`"
+                    .into(),
+            );
         }
         if raw.status.is_none() && (raw.retry_after.is_some() || raw.message.is_some()) {
             return Err("`retry_after` and `message` go with `status`".into());
@@ -600,6 +708,9 @@ impl TryFrom<RawTurn> for Turn {
         if raw.malformed == Some(true) {
             return Ok(Turn::malformed());
         }
+        if let Some(message) = raw.stream_error {
+            return Ok(Turn::stream_error(message));
+        }
         Err(TURN_KEYS.into())
     }
 }
@@ -640,6 +751,14 @@ impl From<Turn> for RawTurn {
             },
             Turn::Fault(Fault::Malformed) => RawTurn {
                 malformed: Some(true),
+                ..RawTurn::default()
+            },
+            Turn::Fault(Fault::StreamError { message }) => RawTurn {
+                stream_error: Some(message),
+                ..RawTurn::default()
+            },
+            Turn::Raw(body) => RawTurn {
+                raw: Some(body),
                 ..RawTurn::default()
             },
             Turn::Fault(Fault::CutReply {
@@ -728,6 +847,8 @@ mod tests {
             Turn::cut(0),
             Turn::malformed(),
             Turn::cut_reply(Turn::text("half").with_delay_ms(2), 3),
+            Turn::stream_error("boom"),
+            Turn::raw("application/json", "{}"),
         ]);
         let yaml = script.to_yaml().unwrap();
         assert_eq!(Script::from_yaml(&yaml).unwrap(), script, "{yaml}");

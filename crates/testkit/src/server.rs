@@ -4,6 +4,7 @@
 //! while the test's runtime blocks (for example on `std::process::Command::output` running
 //! the `cuervo` binary). Dropping the [`MockServer`] stops it and closes every connection.
 
+use std::collections::HashSet;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,13 +19,15 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::media::mock_embedding;
+use crate::ollama::LocalModel;
 use crate::record::{RecordedRequest, WireFormat};
 use crate::script::{Fault, Reply, Script, Step, Turn};
 use crate::sse::{self, Action, ReplyContext};
-use crate::{anthropic, openai};
+use crate::{anthropic, gemini, ollama, openai, responses};
 
-/// The model ids `GET /v1/models` lists.
-const MODELS: &[&str] = &["mock-model", "claude-mock", "gpt-mock"];
+/// The model ids `GET /v1/models` and `GET /v1beta/models` list.
+const MODELS: &[&str] = &["mock-model", "claude-mock", "gpt-mock", "gemini-mock"];
 
 /// How long a cut stream waits after its half frame before dropping the connection, so
 /// the half frame reaches the client first.
@@ -62,6 +65,10 @@ struct Inner {
     served: usize,
     looping: bool,
     requests: Vec<RecordedRequest>,
+    side_requests: Vec<RecordedRequest>,
+    local_models: Vec<LocalModel>,
+    /// Hashes of the prompt prefixes written to the (Anthropic) prompt cache.
+    prompt_cache: HashSet<u64>,
     message_seq: u64,
     tool_seq: u64,
 }
@@ -83,6 +90,10 @@ impl Inner {
         } else {
             len.saturating_sub(self.served)
         }
+    }
+
+    fn local_model(&self, name: &str) -> Option<LocalModel> {
+        self.local_models.iter().find(|m| m.is(name)).cloned()
     }
 }
 
@@ -129,6 +140,9 @@ impl MockServer {
                 served: 0,
                 looping: options.looping,
                 requests: Vec::new(),
+                side_requests: Vec::new(),
+                local_models: LocalModel::defaults(),
+                prompt_cache: HashSet::new(),
                 message_seq: 0,
                 tool_seq: 0,
             }),
@@ -160,9 +174,20 @@ impl MockServer {
         self.url()
     }
 
-    /// `url() + "/v1"`: OpenAI clients append `/chat/completions`.
+    /// `url() + "/v1"`: OpenAI clients append `/chat/completions` or `/responses`.
     pub fn openai_base_url(&self) -> String {
         format!("{}/v1", self.url())
+    }
+
+    /// Same as [`MockServer::url`]: Gemini clients append
+    /// `/v1beta/models/{model}:generateContent`.
+    pub fn gemini_base_url(&self) -> String {
+        self.url()
+    }
+
+    /// Same as [`MockServer::url`]: Ollama clients append `/api/chat`.
+    pub fn ollama_base_url(&self) -> String {
+        self.url()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -172,6 +197,19 @@ impl MockServer {
     /// Every model request received so far (including rejected ones), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()
+    }
+
+    /// Every request to the other endpoints (embeddings, Ollama's `/api/show`,
+    /// `/api/tags`...), oldest first. They use no turn.
+    pub fn side_requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().side_requests.clone()
+    }
+
+    /// Adds (or replaces, by name) a model of the mock Ollama server.
+    pub fn add_local_model(&self, model: LocalModel) {
+        let mut inner = self.shared.lock();
+        inner.local_models.retain(|m| !m.is(&model.name));
+        inner.local_models.push(model);
     }
 
     /// Turns not served yet (with looping: until the script starts over).
@@ -264,11 +302,51 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/messages", post(anthropic_messages))
         .route("/v1/chat/completions", post(openai_chat))
+        .route("/v1/responses", post(openai_responses))
+        .route("/v1/embeddings", post(openai_embeddings))
         .route("/v1/models", get(models))
+        .route("/v1beta/models", get(gemini_models))
+        .route("/v1beta/models/{call}", post(gemini_call))
+        .route("/api/chat", post(ollama_chat))
+        .route("/api/tags", get(ollama_tags))
+        .route("/api/show", post(ollama_show))
+        .route("/api/embed", post(ollama_embed))
+        .route("/api/version", get(ollama_version))
         .route("/health", get(health))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
         .with_state(shared)
+}
+
+/// What a handler receives about a request.
+struct Incoming {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Incoming {
+    fn record(&self, format: WireFormat) -> RecordedRequest {
+        let body = serde_json::from_slice::<Value>(&self.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()));
+        RecordedRequest {
+            method: self.method.to_string(),
+            path: self.uri.path().to_string(),
+            query: self.uri.query().unwrap_or_default().to_string(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(n, v)| {
+                    let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                    (n.as_str().to_ascii_lowercase(), value)
+                })
+                .collect(),
+            body,
+            received_at: Instant::now(),
+            format,
+        }
+    }
 }
 
 async fn anthropic_messages(
@@ -278,7 +356,13 @@ async fn anthropic_messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    model_request(&shared, WireFormat::Anthropic, method, uri, headers, body)
+    let incoming = Incoming {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    model_request(&shared, WireFormat::Anthropic, incoming)
 }
 
 async fn openai_chat(
@@ -288,7 +372,68 @@ async fn openai_chat(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    model_request(&shared, WireFormat::OpenAiChat, method, uri, headers, body)
+    let incoming = Incoming {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    model_request(&shared, WireFormat::OpenAiChat, incoming)
+}
+
+async fn openai_responses(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let incoming = Incoming {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    model_request(&shared, WireFormat::OpenAiResponses, incoming)
+}
+
+async fn gemini_call(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let incoming = Incoming {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    let call = gemini::path_model(incoming.uri.path()).map(|(_, call)| call.to_string());
+    match call.as_deref() {
+        Some("generateContent" | "streamGenerateContent") => {
+            model_request(&shared, WireFormat::Gemini, incoming)
+        }
+        Some("embedContent" | "batchEmbedContents") => gemini_embed(&shared, incoming),
+        _ => not_found(incoming.method, incoming.uri).await,
+    }
+}
+
+async fn ollama_chat(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let incoming = Incoming {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    model_request(&shared, WireFormat::Ollama, incoming)
 }
 
 async fn models(headers: HeaderMap) -> Response {
@@ -299,6 +444,173 @@ async fn models(headers: HeaderMap) -> Response {
         openai::models_body(MODELS)
     };
     json_response(StatusCode::OK, &body)
+}
+
+async fn gemini_models(headers: HeaderMap, uri: Uri) -> Response {
+    match gemini::check_headers(&headers, &uri) {
+        Ok(()) => json_response(StatusCode::OK, &gemini::models_body(MODELS)),
+        Err(e) => error_response(WireFormat::Gemini, &e),
+    }
+}
+
+/// Records a request to a side endpoint and parses its JSON body (or fails with a 400).
+fn side_request(
+    shared: &Shared,
+    format: WireFormat,
+    incoming: &Incoming,
+) -> Result<Value, ApiError> {
+    shared.lock().side_requests.push(incoming.record(format));
+    serde_json::from_slice::<Value>(&incoming.body)
+        .map_err(|e| ApiError::new(400, format!("the request body is not valid JSON: {e}")))
+}
+
+async fn openai_embeddings(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let incoming = Incoming {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    let format = WireFormat::OpenAiChat;
+    let body = match side_request(&shared, format, &incoming) {
+        Ok(body) => body,
+        Err(e) => return error_response(format, &e),
+    };
+    if let Err(e) = openai::check_headers(&incoming.headers) {
+        return error_response(format, &e);
+    }
+    let texts: Vec<String> = match body.get("input") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().unwrap_or_default().to_string())
+            .collect(),
+        _ => {
+            let err = ApiError::new(400, "'input' is a required property");
+            return error_response(format, &err);
+        }
+    };
+    let tokens: usize = texts.iter().map(|t| t.len().div_ceil(4)).sum();
+    let data: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            json!({"object": "embedding", "index": index, "embedding": mock_embedding(text)})
+        })
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "object": "list",
+            "data": data,
+            "model": body.get("model").cloned().unwrap_or(Value::Null),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }),
+    )
+}
+
+fn gemini_embed(shared: &Shared, incoming: Incoming) -> Response {
+    let format = WireFormat::Gemini;
+    let body = match side_request(shared, format, &incoming) {
+        Ok(body) => body,
+        Err(e) => return error_response(format, &e),
+    };
+    if let Err(e) = gemini::check_headers(&incoming.headers, &incoming.uri) {
+        return error_response(format, &e);
+    }
+    let vectors: Vec<Value> = gemini::embed_texts(&body)
+        .iter()
+        .map(|text| json!({"values": mock_embedding(text)}))
+        .collect();
+    let batch = incoming.uri.path().ends_with(":batchEmbedContents");
+    let answer = if batch {
+        json!({ "embeddings": vectors })
+    } else {
+        json!({ "embedding": vectors.into_iter().next().unwrap_or(Value::Null) })
+    };
+    json_response(StatusCode::OK, &answer)
+}
+
+async fn ollama_tags(State(shared): State<Arc<Shared>>) -> Response {
+    let models = shared.lock().local_models.clone();
+    json_response(StatusCode::OK, &ollama::tags_body(&models))
+}
+
+async fn ollama_version() -> Response {
+    json_response(StatusCode::OK, &json!({"version": "0.12.6"}))
+}
+
+async fn ollama_show(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let incoming = Incoming {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    let body = match side_request(&shared, WireFormat::Ollama, &incoming) {
+        Ok(body) => body,
+        Err(e) => return error_response(WireFormat::Ollama, &e),
+    };
+    let name = body
+        .get("model")
+        .or_else(|| body.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let found = shared.lock().local_model(name);
+    match found {
+        Some(model) => json_response(StatusCode::OK, &model.show()),
+        None => {
+            let err = ApiError::new(404, format!("model '{name}' not found"));
+            error_response(WireFormat::Ollama, &err)
+        }
+    }
+}
+
+async fn ollama_embed(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let incoming = Incoming {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    let body = match side_request(&shared, WireFormat::Ollama, &incoming) {
+        Ok(body) => body,
+        Err(e) => return error_response(WireFormat::Ollama, &e),
+    };
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("");
+    if shared.lock().local_model(model).is_none() {
+        return error_response(WireFormat::Ollama, &ollama::model_not_found(model));
+    }
+    let texts = ollama::embed_texts(&body);
+    let vectors: Vec<Vec<f32>> = texts.iter().map(|t| mock_embedding(t)).collect();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "model": model,
+            "embeddings": vectors,
+            "total_duration": 14_143_917,
+            "load_duration": 1_019_500,
+            "prompt_eval_count": texts.iter().map(|t| t.len().div_ceil(4)).sum::<usize>(),
+        }),
+    )
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
@@ -312,7 +624,8 @@ async fn health(State(shared): State<Arc<Shared>>) -> Response {
 async fn not_found(method: Method, uri: Uri) -> Response {
     let message = format!(
         "cuervo-mock has no route for {method} {}; model endpoints are POST /v1/messages \
-         (Anthropic) and POST /v1/chat/completions (OpenAI)",
+         (Anthropic), POST /v1/chat/completions and /v1/responses (OpenAI), \
+         POST /v1beta/models/MODEL:generateContent (Gemini) and POST /api/chat (Ollama)",
         uri.path()
     );
     json_response(
@@ -334,14 +647,22 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 fn error_response(format: WireFormat, err: &ApiError) -> Response {
     let body = match format {
         WireFormat::Anthropic => anthropic::error_body(err.status, &err.message),
-        WireFormat::OpenAiChat => openai::error_body(err.status, &err.message),
+        WireFormat::OpenAiChat | WireFormat::OpenAiResponses => {
+            openai::error_body(err.status, &err.message)
+        }
+        WireFormat::Gemini => {
+            gemini::error_body(err.status, &err.message, err.retry_after.as_deref())
+        }
+        WireFormat::Ollama => ollama::error_body(&err.message),
     };
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json_response(status, &body);
-    if let Some(value) = err
-        .retry_after
-        .as_deref()
-        .and_then(|v| header::HeaderValue::from_str(v).ok())
+    // Google puts its advice in the body (`RetryInfo`), not in a header.
+    if format != WireFormat::Gemini
+        && let Some(value) = err
+            .retry_after
+            .as_deref()
+            .and_then(|v| header::HeaderValue::from_str(v).ok())
     {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
@@ -357,7 +678,9 @@ fn error_response(format: WireFormat, err: &ApiError) -> Response {
 fn default_message(format: WireFormat, status: u16) -> &'static str {
     match format {
         WireFormat::Anthropic => anthropic::default_message(status),
-        WireFormat::OpenAiChat => openai::default_message(status),
+        WireFormat::OpenAiChat | WireFormat::OpenAiResponses => openai::default_message(status),
+        WireFormat::Gemini => gemini::default_message(status),
+        WireFormat::Ollama => ollama::default_message(status),
     }
 }
 
@@ -374,88 +697,176 @@ fn streamed(actions: Vec<Action>, shutdown: &CancellationToken, content_type: &s
 }
 
 const EVENT_STREAM: &str = "text/event-stream; charset=utf-8";
+const NDJSON: &str = "application/x-ndjson";
 const JSON: &str = "application/json";
 
-fn model_request(
-    shared: &Shared,
-    format: WireFormat,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Bytes,
-) -> Response {
-    let parsed = serde_json::from_slice::<Value>(&raw);
-    let body = match &parsed {
-        Ok(v) => v.clone(),
-        Err(_) => Value::String(String::from_utf8_lossy(&raw).into_owned()),
-    };
+/// How the request asked to be answered.
+#[derive(Debug, Clone, Copy)]
+struct Ask {
+    stream: bool,
+    /// Gemini `streamGenerateContent` without `alt=sse`: the chunks as a JSON array.
+    json_array: bool,
+    include_usage: bool,
+}
+
+impl Ask {
+    fn of(format: WireFormat, uri: &Uri, body: &Value) -> Ask {
+        let flag = body.get("stream").and_then(Value::as_bool);
+        let include_usage = body
+            .pointer("/stream_options/include_usage")
+            .and_then(Value::as_bool)
+            == Some(true);
+        match format {
+            WireFormat::Gemini => {
+                let streaming = uri.path().ends_with(":streamGenerateContent");
+                let sse = uri
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .any(|pair| pair == "alt=sse");
+                Ask {
+                    stream: streaming && sse,
+                    json_array: streaming && !sse,
+                    include_usage,
+                }
+            }
+            WireFormat::Ollama => Ask {
+                stream: flag != Some(false),
+                json_array: false,
+                include_usage,
+            },
+            _ => Ask {
+                stream: flag == Some(true),
+                json_array: false,
+                include_usage,
+            },
+        }
+    }
+
+    fn stream_type(&self, format: WireFormat) -> &'static str {
+        if format == WireFormat::Ollama {
+            NDJSON
+        } else {
+            EVENT_STREAM
+        }
+    }
+}
+
+fn model_request(shared: &Shared, format: WireFormat, incoming: Incoming) -> Response {
+    let parsed = serde_json::from_slice::<Value>(&incoming.body);
+    let recorded = incoming.record(format);
+    let body = recorded.body.clone();
     let request_number = {
         let mut inner = shared.lock();
-        inner.requests.push(RecordedRequest {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| {
-                    let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                    (n.as_str().to_ascii_lowercase(), value)
-                })
-                .collect(),
-            body: body.clone(),
-            received_at: Instant::now(),
-            format,
-        });
+        inner.requests.push(recorded);
         inner.requests.len()
     };
-    let mut response = answer(shared, format, &headers, parsed, &body, raw.len());
-    let (name, value) = match format {
-        WireFormat::Anthropic => ("request-id", format!("req_mock_{request_number:03}")),
-        WireFormat::OpenAiChat => ("x-request-id", format!("req_mock_{request_number:03}")),
+    let mut response = answer(
+        shared,
+        format,
+        &incoming,
+        parsed,
+        &body,
+        incoming.body.len(),
+    );
+    let name = match format {
+        WireFormat::Anthropic => Some("request-id"),
+        WireFormat::OpenAiChat | WireFormat::OpenAiResponses => Some("x-request-id"),
+        WireFormat::Gemini | WireFormat::Ollama => None,
     };
-    if let Ok(value) = header::HeaderValue::from_str(&value) {
+    if let Some(name) = name
+        && let Ok(value) = header::HeaderValue::from_str(&format!("req_mock_{request_number:03}"))
+    {
         response.headers_mut().insert(name, value);
     }
     response
 }
 
+fn check_headers(format: WireFormat, incoming: &Incoming) -> Result<(), ApiError> {
+    match format {
+        WireFormat::Anthropic => anthropic::check_headers(&incoming.headers),
+        WireFormat::OpenAiChat | WireFormat::OpenAiResponses => {
+            openai::check_headers(&incoming.headers)
+        }
+        WireFormat::Gemini => gemini::check_headers(&incoming.headers, &incoming.uri),
+        WireFormat::Ollama => Ok(()),
+    }
+}
+
+fn validate(format: WireFormat, body: &Value) -> Result<(), ApiError> {
+    match format {
+        WireFormat::Anthropic => anthropic::validate(body),
+        WireFormat::OpenAiChat => openai::validate(body),
+        WireFormat::OpenAiResponses => responses::validate(body),
+        WireFormat::Gemini => gemini::validate(body),
+        WireFormat::Ollama => ollama::validate(body),
+    }
+}
+
+/// Whether the request asked to see reasoning, and to get it encrypted.
+fn thinking_wanted(format: WireFormat, body: &Value) -> (bool, bool) {
+    match format {
+        WireFormat::Anthropic | WireFormat::OpenAiChat => (true, false),
+        WireFormat::OpenAiResponses => (
+            body.pointer("/reasoning/summary")
+                .is_some_and(|s| !s.is_null()),
+            body.get("include")
+                .and_then(Value::as_array)
+                .is_some_and(|i| {
+                    i.iter()
+                        .any(|v| v.as_str() == Some("reasoning.encrypted_content"))
+                }),
+        ),
+        WireFormat::Gemini => {
+            let config = body
+                .get("generationConfig")
+                .or_else(|| body.get("generation_config"));
+            let thinking =
+                config.and_then(|c| c.get("thinkingConfig").or_else(|| c.get("thinking_config")));
+            let include = thinking.and_then(|t| {
+                t.get("includeThoughts")
+                    .or_else(|| t.get("include_thoughts"))
+            });
+            (include.and_then(Value::as_bool) == Some(true), false)
+        }
+        WireFormat::Ollama => (
+            body.get("think").and_then(Value::as_bool) == Some(true),
+            false,
+        ),
+    }
+}
+
 fn answer(
     shared: &Shared,
     format: WireFormat,
-    headers: &HeaderMap,
+    incoming: &Incoming,
     parsed: Result<Value, serde_json::Error>,
     body: &Value,
     body_len: usize,
 ) -> Response {
-    let checked = match format {
-        WireFormat::Anthropic => anthropic::check_headers(headers),
-        WireFormat::OpenAiChat => openai::check_headers(headers),
-    };
-    if let Err(e) = checked {
+    if let Err(e) = check_headers(format, incoming) {
         return error_response(format, &e);
     }
     if let Err(e) = parsed {
         let err = ApiError::new(400, format!("the request body is not valid JSON: {e}"));
         return error_response(format, &err);
     }
-    let valid = match format {
-        WireFormat::Anthropic => anthropic::validate(body),
-        WireFormat::OpenAiChat => openai::validate(body),
-    };
-    if let Err(e) = valid {
+    if let Err(e) = validate(format, body) {
         tracing::warn!("mock rejected a request: {}", e.message);
         return error_response(format, &e);
     }
+    let model = match format {
+        WireFormat::Gemini => gemini::path_model(incoming.uri.path()).map(|(m, _)| m),
+        _ => body.get("model").and_then(Value::as_str),
+    }
+    .unwrap_or("mock-model")
+    .to_string();
+    if format == WireFormat::Ollama && shared.lock().local_model(&model).is_none() {
+        return error_response(format, &ollama::model_not_found(&model));
+    }
 
-    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-    let include_usage = body
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        == Some(true);
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("mock-model");
-
+    let ask = Ask::of(format, &incoming.uri, body);
+    let (show_thinking, encrypted_reasoning) = thinking_wanted(format, body);
     let (turn, ctx) = {
         let mut guard = shared.lock();
         let inner = &mut *guard;
@@ -475,7 +886,7 @@ fn answer(
         tracing::info!(
             turn = index + 1,
             ?format,
-            stream,
+            stream = ask.stream,
             "mock serves {}",
             turn.describe()
         );
@@ -484,50 +895,93 @@ fn answer(
         let empty = Reply::default();
         let reply = match &turn {
             Turn::Reply(r) | Turn::Fault(Fault::CutReply { reply: r, .. }) => r,
-            Turn::Fault(_) => &empty,
+            Turn::Fault(_) | Turn::Raw(_) => &empty,
         };
         let tool_seq = &mut inner.tool_seq;
         let mut next_tool = || {
             *tool_seq += 1;
             *tool_seq
         };
-        let ctx = ReplyContext::new(
+        let mut ctx = ReplyContext::new(
             reply,
             format,
             seq,
-            model,
+            &model,
             (body_len / 4) as u64,
             &mut next_tool,
         );
+        ctx.show_thinking = show_thinking;
+        ctx.encrypted_reasoning = encrypted_reasoning;
+        if format == WireFormat::Anthropic {
+            let (read, written) = anthropic::cache_usage(body, &mut inner.prompt_cache);
+            // A scripted usage is reported as scripted; an estimate is split.
+            if reply.usage.is_none() {
+                ctx.cache_read_tokens = read;
+                ctx.cache_write_tokens = written;
+                ctx.usage.input_tokens =
+                    ctx.usage.input_tokens.saturating_sub(read + written).max(1);
+            }
+        }
         (turn, ctx)
     };
 
     match turn {
-        Turn::Reply(reply) => {
-            if stream {
-                let frames = match format {
-                    WireFormat::Anthropic => anthropic::stream_frames(&reply, &ctx),
-                    WireFormat::OpenAiChat => openai::stream_frames(&reply, &ctx, include_usage),
-                };
-                let actions = sse::paced(frames, Duration::from_millis(reply.delay_ms));
-                streamed(actions, &shared.shutdown, EVENT_STREAM)
-            } else {
-                let body = match format {
-                    WireFormat::Anthropic => anthropic::json_body(&reply, &ctx),
-                    WireFormat::OpenAiChat => openai::json_body(&reply, &ctx),
-                };
-                if reply.delay_ms > 0 {
-                    let actions = vec![
-                        Action::Sleep(Duration::from_millis(reply.delay_ms)),
-                        Action::Send(Bytes::from(body.to_string())),
-                    ];
-                    streamed(actions, &shared.shutdown, JSON)
-                } else {
-                    json_response(StatusCode::OK, &body)
-                }
+        Turn::Reply(reply) => reply_response(shared, format, &reply, &ctx, ask),
+        Turn::Fault(fault) => fault_response(shared, format, fault, &ctx, ask),
+        Turn::Raw(raw) => {
+            let mut response = Response::new(Body::from(raw.body));
+            *response.status_mut() =
+                StatusCode::from_u16(raw.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if let Ok(value) = header::HeaderValue::from_str(&raw.content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
             }
+            response
         }
-        Turn::Fault(fault) => fault_response(shared, format, fault, &ctx, stream, include_usage),
+    }
+}
+
+fn stream_frames(format: WireFormat, reply: &Reply, ctx: &ReplyContext, ask: Ask) -> Vec<String> {
+    match format {
+        WireFormat::Anthropic => anthropic::stream_frames(reply, ctx),
+        WireFormat::OpenAiChat => openai::stream_frames(reply, ctx, ask.include_usage),
+        WireFormat::OpenAiResponses => responses::stream_frames(reply, ctx),
+        WireFormat::Gemini => gemini::stream_frames(reply, ctx),
+        WireFormat::Ollama => ollama::stream_frames(reply, ctx),
+    }
+}
+
+fn json_body(format: WireFormat, reply: &Reply, ctx: &ReplyContext, ask: Ask) -> Value {
+    match format {
+        WireFormat::Anthropic => anthropic::json_body(reply, ctx),
+        WireFormat::OpenAiChat => openai::json_body(reply, ctx),
+        WireFormat::OpenAiResponses => responses::json_body(reply, ctx),
+        WireFormat::Gemini if ask.json_array => gemini::stream_array(reply, ctx),
+        WireFormat::Gemini => gemini::json_body(reply, ctx),
+        WireFormat::Ollama => ollama::json_body(reply, ctx),
+    }
+}
+
+fn reply_response(
+    shared: &Shared,
+    format: WireFormat,
+    reply: &Reply,
+    ctx: &ReplyContext,
+    ask: Ask,
+) -> Response {
+    if ask.stream {
+        let frames = stream_frames(format, reply, ctx, ask);
+        let actions = sse::paced(frames, Duration::from_millis(reply.delay_ms));
+        return streamed(actions, &shared.shutdown, ask.stream_type(format));
+    }
+    let body = json_body(format, reply, ctx, ask);
+    if reply.delay_ms > 0 {
+        let actions = vec![
+            Action::Sleep(Duration::from_millis(reply.delay_ms)),
+            Action::Send(Bytes::from(body.to_string())),
+        ];
+        streamed(actions, &shared.shutdown, JSON)
+    } else {
+        json_response(StatusCode::OK, &body)
     }
 }
 
@@ -535,6 +989,9 @@ fn filler(format: WireFormat, ctx: &ReplyContext, n: usize) -> (Vec<String>, Str
     match format {
         WireFormat::Anthropic => anthropic::filler_frames(ctx, n),
         WireFormat::OpenAiChat => openai::filler_frames(ctx, n),
+        WireFormat::OpenAiResponses => responses::filler_frames(ctx, n),
+        WireFormat::Gemini => gemini::filler_frames(ctx, n),
+        WireFormat::Ollama => ollama::filler_frames(ctx, n),
     }
 }
 
@@ -551,10 +1008,15 @@ fn fault_response(
     format: WireFormat,
     fault: Fault,
     ctx: &ReplyContext,
-    stream: bool,
-    include_usage: bool,
+    ask: Ask,
 ) -> Response {
     let shutdown = &shared.shutdown;
+    let stream = ask.stream;
+    let content_type = if stream {
+        ask.stream_type(format)
+    } else {
+        JSON
+    };
     match fault {
         Fault::Status {
             status,
@@ -580,64 +1042,69 @@ fn fault_response(
             let mut actions = sse::paced(frames, Duration::ZERO);
             actions.push(Action::Sleep(Duration::from_secs(seconds)));
             actions.push(Action::Abort);
-            streamed(actions, shutdown, if stream { EVENT_STREAM } else { JSON })
+            streamed(actions, shutdown, content_type)
         }
         Fault::Cut { after_frames } => {
             let (frames, next) = if stream {
                 filler(format, ctx, after_frames)
             } else {
                 let reply = Reply::new(vec![Step::text("This answer is cut in the middle.")]);
-                let body = match format {
-                    WireFormat::Anthropic => anthropic::json_body(&reply, ctx),
-                    WireFormat::OpenAiChat => openai::json_body(&reply, ctx),
-                };
-                (Vec::new(), body.to_string())
+                (Vec::new(), json_body(format, &reply, ctx, ask).to_string())
             };
             let mut actions = sse::paced(frames, Duration::ZERO);
             actions.push(Action::Send(Bytes::from(first_half(&next))));
             actions.push(Action::Sleep(CUT_GRACE));
             actions.push(Action::Abort);
-            streamed(actions, shutdown, if stream { EVENT_STREAM } else { JSON })
+            streamed(actions, shutdown, content_type)
         }
         Fault::CutReply {
             reply,
             after_frames,
         } => {
             let (frames, next) = if stream {
-                let mut frames = match format {
-                    WireFormat::Anthropic => anthropic::stream_frames(&reply, ctx),
-                    WireFormat::OpenAiChat => openai::stream_frames(&reply, ctx, include_usage),
-                };
+                let mut frames = stream_frames(format, &reply, ctx, ask);
                 let keep = after_frames.min(frames.len().saturating_sub(1));
                 let next = frames.get(keep).cloned().unwrap_or_default();
                 frames.truncate(keep);
                 (frames, next)
             } else {
-                let body = match format {
-                    WireFormat::Anthropic => anthropic::json_body(&reply, ctx),
-                    WireFormat::OpenAiChat => openai::json_body(&reply, ctx),
-                };
-                (Vec::new(), body.to_string())
+                (Vec::new(), json_body(format, &reply, ctx, ask).to_string())
             };
             let mut actions = sse::paced(frames, Duration::from_millis(reply.delay_ms));
             actions.push(Action::Send(Bytes::from(first_half(&next))));
             actions.push(Action::Sleep(CUT_GRACE));
             actions.push(Action::Abort);
-            streamed(actions, shutdown, if stream { EVENT_STREAM } else { JSON })
+            streamed(actions, shutdown, content_type)
         }
         Fault::Malformed => {
             if stream {
                 let frames = match format {
                     WireFormat::Anthropic => anthropic::malformed_frames(),
                     WireFormat::OpenAiChat => openai::malformed_frames(),
+                    WireFormat::OpenAiResponses => responses::malformed_frames(),
+                    WireFormat::Gemini => gemini::malformed_frames(),
+                    WireFormat::Ollama => ollama::malformed_frames(),
                 };
-                streamed(sse::paced(frames, Duration::ZERO), shutdown, EVENT_STREAM)
+                streamed(sse::paced(frames, Duration::ZERO), shutdown, content_type)
             } else {
                 let actions = vec![Action::Send(Bytes::from_static(
                     b"<html><body>502 Bad Gateway</body></html> this is not JSON {",
                 ))];
                 streamed(actions, shutdown, JSON)
             }
+        }
+        Fault::StreamError { message } => {
+            if !stream {
+                return error_response(format, &ApiError::new(500, message));
+            }
+            let frames = match format {
+                WireFormat::Anthropic => anthropic::stream_error_frames(ctx, &message),
+                WireFormat::OpenAiChat => openai::stream_error_frames(ctx, &message),
+                WireFormat::OpenAiResponses => responses::stream_error_frames(ctx, &message),
+                WireFormat::Gemini => gemini::stream_error_frames(ctx, &message),
+                WireFormat::Ollama => ollama::stream_error_frames(ctx, &message),
+            };
+            streamed(sse::paced(frames, Duration::ZERO), shutdown, content_type)
         }
     }
 }
@@ -652,6 +1119,9 @@ mod tests {
             served: 0,
             looping,
             requests: Vec::new(),
+            side_requests: Vec::new(),
+            local_models: LocalModel::defaults(),
+            prompt_cache: HashSet::new(),
             message_seq: 0,
             tool_seq: 0,
         }

@@ -44,14 +44,28 @@ pub(crate) fn split(s: &str, min_pieces: usize) -> Vec<String> {
 /// Everything the renderers need beyond the reply itself.
 #[derive(Debug, Clone)]
 pub(crate) struct ReplyContext {
-    /// `msg_...` (Anthropic) or `chatcmpl-...` (OpenAI).
+    /// `msg_...` (Anthropic), `chatcmpl-...` (OpenAI Chat), `resp_...` (Responses) or the
+    /// `responseId` (Gemini).
     pub id: String,
+    /// The message number, for ids of items inside a reply.
+    pub seq: u64,
     pub model: String,
     /// Unix seconds, for OpenAI's `created`.
     pub created: u64,
     pub usage: ReplyUsage,
     /// One id per tool call of the reply, in order.
     pub tool_ids: Vec<String>,
+    /// Whether each tool call's id was given by the script. Gemini and Ollama send ids
+    /// only then (their real APIs send none).
+    pub explicit_ids: Vec<bool>,
+    /// Whether the request asked to see reasoning (Responses `reasoning.summary`, Gemini
+    /// `includeThoughts`, Ollama `think`); Anthropic and OpenAI Chat always show it.
+    pub show_thinking: bool,
+    /// Whether the request asked for encrypted reasoning (Responses `include`).
+    pub encrypted_reasoning: bool,
+    /// Prompt-cache tokens (Anthropic), apart from `usage.input_tokens`.
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
 }
 
 impl ReplyContext {
@@ -64,20 +78,26 @@ impl ReplyContext {
         estimated_input_tokens: u64,
         next_tool: &mut dyn FnMut() -> u64,
     ) -> ReplyContext {
-        let tool_ids = reply
+        let (tool_ids, explicit_ids) = reply
             .steps
             .iter()
             .filter_map(|s| match s {
-                Step::ToolCall { id, .. } => Some(id.clone().unwrap_or_else(|| match format {
-                    WireFormat::Anthropic => format!("toolu_mock_{:03}", next_tool()),
-                    WireFormat::OpenAiChat => format!("call_mock_{:03}", next_tool()),
-                })),
+                Step::ToolCall { id, .. } => Some(match id {
+                    Some(id) => (id.clone(), true),
+                    None => match format {
+                        WireFormat::Anthropic => (format!("toolu_mock_{:03}", next_tool()), false),
+                        _ => (format!("call_mock_{:03}", next_tool()), false),
+                    },
+                }),
                 _ => None,
             })
-            .collect();
+            .unzip();
         let id = match format {
             WireFormat::Anthropic => format!("msg_mock_{seq:03}"),
             WireFormat::OpenAiChat => format!("chatcmpl-mock-{seq:03}"),
+            WireFormat::OpenAiResponses => format!("resp_mock_{seq:03}"),
+            WireFormat::Gemini => format!("mock-response-{seq:03}"),
+            WireFormat::Ollama => format!("ollama-mock-{seq:03}"),
         };
         let usage = reply.usage.unwrap_or(ReplyUsage {
             input_tokens: estimated_input_tokens.max(1),
@@ -85,6 +105,7 @@ impl ReplyContext {
         });
         ReplyContext {
             id,
+            seq,
             model: model.to_string(),
             created: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -92,8 +113,31 @@ impl ReplyContext {
                 .unwrap_or(0),
             usage,
             tool_ids,
+            explicit_ids,
+            show_thinking: true,
+            encrypted_reasoning: true,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
         }
     }
+
+    /// The id of tool call `n` when the format sends one (always, or only when scripted).
+    pub(crate) fn sent_tool_id(&self, n: usize, always: bool) -> Option<String> {
+        let explicit = self.explicit_ids.get(n).copied().unwrap_or(false);
+        (always || explicit)
+            .then(|| self.tool_ids.get(n).cloned())
+            .flatten()
+    }
+}
+
+/// `data: JSON\r\n\r\n` (Gemini ends its events with CRLF).
+pub(crate) fn crlf_data(data: &Value) -> String {
+    format!("data: {data}\r\n\r\n")
+}
+
+/// One NDJSON line (Ollama).
+pub(crate) fn line(data: &Value) -> String {
+    format!("{data}\n")
 }
 
 /// One step of writing a response body.
@@ -180,6 +224,43 @@ pub fn anthropic_json(reply: &Reply) -> Value {
 pub fn openai_json(reply: &Reply) -> Value {
     let ctx = standalone_context(reply, WireFormat::OpenAiChat);
     crate::openai::json_body(reply, &ctx)
+}
+
+/// The OpenAI Responses SSE stream (`event:`/`data:` frames, reasoning summaries and
+/// encrypted reasoning included) for `reply`. Tool call ids `call_mock_001`, ...
+pub fn responses_stream(reply: &Reply) -> String {
+    let ctx = standalone_context(reply, WireFormat::OpenAiResponses);
+    crate::responses::stream_frames(reply, &ctx).concat()
+}
+
+/// The non-streaming Responses API body for `reply`.
+pub fn responses_json(reply: &Reply) -> Value {
+    let ctx = standalone_context(reply, WireFormat::OpenAiResponses);
+    crate::responses::json_body(reply, &ctx)
+}
+
+/// The Gemini `streamGenerateContent?alt=sse` stream (thought parts included) for `reply`.
+pub fn gemini_stream(reply: &Reply) -> String {
+    let ctx = standalone_context(reply, WireFormat::Gemini);
+    crate::gemini::stream_frames(reply, &ctx).concat()
+}
+
+/// The Gemini `generateContent` body for `reply`.
+pub fn gemini_json(reply: &Reply) -> Value {
+    let ctx = standalone_context(reply, WireFormat::Gemini);
+    crate::gemini::json_body(reply, &ctx)
+}
+
+/// The Ollama `/api/chat` NDJSON stream (thinking included) for `reply`.
+pub fn ollama_stream(reply: &Reply) -> String {
+    let ctx = standalone_context(reply, WireFormat::Ollama);
+    crate::ollama::stream_frames(reply, &ctx).concat()
+}
+
+/// The non-streaming Ollama `/api/chat` body for `reply`.
+pub fn ollama_json(reply: &Reply) -> Value {
+    let ctx = standalone_context(reply, WireFormat::Ollama);
+    crate::ollama::json_body(reply, &ctx)
 }
 
 #[cfg(test)]

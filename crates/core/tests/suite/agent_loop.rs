@@ -422,7 +422,54 @@ async fn thinking_and_signature_are_kept_for_the_next_turn() {
         vec![
             ContentBlock::Thinking {
                 thinking: "Let me think.".into(),
-                signature: Some("sig".into())
+                signature: Some("sig".into()),
+                encrypted: None,
+            },
+            ContentBlock::Text {
+                text: "Answer".into()
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn encrypted_reasoning_closes_its_thinking_block_or_stands_alone() {
+    let encrypted = |data: &str| cuervo_domain::EncryptedReasoning::new("openai-responses", data);
+    let turn = Scripted {
+        chunks: vec![
+            Ok(ModelChunk::Thinking {
+                thinking: "Plan.".into(),
+            }),
+            Ok(ModelChunk::ThinkingEncrypted {
+                encrypted: encrypted("first"),
+            }),
+            // A second reasoning item with no visible summary.
+            Ok(ModelChunk::ThinkingEncrypted {
+                encrypted: encrypted("second"),
+            }),
+            Ok(ModelChunk::Text {
+                text: "Answer".into(),
+            }),
+            Ok(ModelChunk::Stop {
+                reason: StopReason::EndTurn,
+            }),
+        ],
+        hang_after: false,
+    };
+    let mut h = harness(vec![turn], vec![], PermissionMode::Ask);
+    run(&mut h, "think").await.0.unwrap();
+    assert_eq!(
+        h.session.messages[1].content,
+        vec![
+            ContentBlock::Thinking {
+                thinking: "Plan.".into(),
+                signature: None,
+                encrypted: Some(encrypted("first")),
+            },
+            ContentBlock::Thinking {
+                thinking: String::new(),
+                signature: None,
+                encrypted: Some(encrypted("second")),
             },
             ContentBlock::Text {
                 text: "Answer".into()

@@ -252,3 +252,31 @@ pub struct ErrorBody {
     #[serde(default)]
     pub param: Option<Value>,
 }
+
+/// `POST /embeddings` (OpenAI, and compatible servers that implement it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingsRequest {
+    pub model: String,
+    /// The texts, one vector each.
+    pub input: Vec<String>,
+    /// Always `float` (the default would be fine; saying it rules out base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_format: Option<String>,
+}
+
+/// The embeddings, each with the index of its input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingsResponse {
+    #[serde(default)]
+    pub data: Vec<Embedding>,
+    #[serde(default)]
+    pub model: String,
+}
+
+/// One vector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Embedding {
+    #[serde(default)]
+    pub index: usize,
+    pub embedding: Vec<f32>,
+}

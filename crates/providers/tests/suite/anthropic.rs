@@ -43,7 +43,12 @@ async fn streams_a_text_reply_with_the_right_headers() {
     assert_eq!(sent.header("content-type"), Some("application/json"));
     assert_eq!(sent.header("authorization"), None);
     assert_eq!(sent.body["stream"], json!(true));
-    assert_eq!(sent.body["system"], json!("You are a test."));
+    // Prompt caching is on by default: the system prompt is a block with a breakpoint.
+    assert_eq!(
+        sent.body["system"],
+        json!([{"type": "text", "text": "You are a test.", "cache_control": {"type": "ephemeral"}}])
+    );
+    assert_eq!(sent.system().as_deref(), Some("You are a test."));
     assert_eq!(sent.body["tools"][0]["name"], json!("read"));
 }
 
@@ -121,7 +126,8 @@ async fn tool_results_go_back_paired_with_their_calls() {
     assert_eq!(
         body["messages"][2],
         json!({"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "call_1", "content": "# Hello", "is_error": false}
+            {"type": "tool_result", "tool_use_id": "call_1", "content": "# Hello", "is_error": false,
+             "cache_control": {"type": "ephemeral"}}
         ]})
     );
 }
@@ -132,4 +138,112 @@ async fn is_available_probes_the_models_endpoint() {
     assert!(provider(KIND, &server).is_available().await);
     let requests = server.requests();
     assert!(requests.is_empty(), "a probe is not a model request");
+}
+
+#[tokio::test]
+async fn the_cached_prefix_of_one_call_is_read_by_the_next() {
+    let server = MockServer::start(Script::new(vec![
+        Turn::tool_call("read", json!({"path": "README.md"})),
+        Turn::text("It says hello."),
+    ]))
+    .await
+    .unwrap();
+    let provider = provider(KIND, &server);
+    let first = chunks(collect(&*provider, request(true)).await);
+    let written = usage_of(&first);
+    assert!(written.cache_write_tokens > 0, "{written:?}");
+    assert_eq!(written.cache_read_tokens, 0);
+    // The follow-up repeats the first call's prompt and adds a turn: the mock, like the
+    // API, serves the repeated prefix from the cache.
+    let second = chunks(collect(&*provider, follow_up(true)).await);
+    let read = usage_of(&second);
+    assert_eq!(
+        read.cache_read_tokens, written.cache_write_tokens,
+        "{read:?}"
+    );
+    assert!(
+        read.cache_write_tokens > 0,
+        "the new turn is written: {read:?}"
+    );
+    let cost = provider
+        .cost("claude-sonnet-4-5", &read)
+        .expect("a known price");
+    let uncached = provider
+        .cost(
+            "claude-sonnet-4-5",
+            &cuervo_domain::Usage {
+                input_tokens: read.input_tokens + read.cache_read_tokens,
+                ..read
+            },
+        )
+        .expect("a known price");
+    assert!(
+        cost < uncached,
+        "cache reads are cheaper: {cost:?} vs {uncached:?}"
+    );
+}
+
+fn usage_of(chunks: &[ModelChunk]) -> cuervo_domain::Usage {
+    let mut total = cuervo_domain::Usage::default();
+    for c in chunks {
+        if let ModelChunk::Usage { usage } = c {
+            total.merge(usage);
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn extended_thinking_requests_pass_the_api_checks() {
+    let server = MockServer::start(Script::new(vec![Turn::steps(vec![
+        Step::thinking("27 * 453 = 12,231."),
+        Step::text("12,231"),
+    ])]))
+    .await
+    .unwrap();
+    let mut ask = request(true);
+    ask.model = "claude-sonnet-4-5".into();
+    ask.thinking_budget = Some(2_000);
+    ask.temperature = Some(0.5);
+    let reply = chunks(collect(&*provider(KIND, &server), ask).await);
+    assert_eq!(thinking(&reply), "27 * 453 = 12,231.");
+    let sent = &server.requests()[0].body;
+    assert_eq!(
+        sent["thinking"],
+        json!({"type": "enabled", "budget_tokens": 2000})
+    );
+    assert_eq!(sent["max_tokens"], json!(256 + 2000));
+    assert_eq!(sent.get("temperature"), None);
+
+    // The provider's configured budget applies when the request sets none; a model that
+    // cannot think gets none.
+    let server = MockServer::start(Script::new(vec![Turn::text("a"), Turn::text("b")]))
+        .await
+        .unwrap();
+    let configured = provider_with(KIND, &server, |s| s.thinking_budget = Some(4_096));
+    let mut ask = request(true);
+    ask.model = "claude-opus-4-1".into();
+    chunks(collect(&*configured, ask.clone()).await);
+    ask.model = "claude-3-5-haiku-latest".into();
+    chunks(collect(&*configured, ask).await);
+    let requests = server.requests();
+    assert_eq!(requests[0].body["thinking"]["budget_tokens"], json!(4096));
+    assert_eq!(requests[1].body.get("thinking"), None);
+}
+
+#[tokio::test]
+async fn images_reach_the_api_as_base64_blocks() {
+    let server = MockServer::start(Script::new(vec![Turn::text("A pixel.")]))
+        .await
+        .unwrap();
+    let mut ask = request(true);
+    ask.model = "claude-sonnet-4-5".into();
+    ask.messages = vec![with_image("What is this?")];
+    chunks(collect(&*provider(KIND, &server), ask).await);
+    let sent = &server.requests()[0];
+    assert_eq!(
+        sent.body["messages"][0]["content"][1]["source"],
+        json!({"type": "base64", "media_type": "image/png", "data": PNG})
+    );
+    assert_eq!(sent.messages(), vec![with_image("What is this?")]);
 }

@@ -16,15 +16,28 @@ use serde_json::json;
 pub const KEY: &str = "test-key";
 pub const KEY_ENV: &str = "MOCK_API_KEY";
 
+/// Every wire protocol, for tests that hold for all of them.
+pub const ALL_KINDS: [WireKind; 5] = [
+    WireKind::Anthropic,
+    WireKind::OpenAiChat,
+    WireKind::OpenAiResponses,
+    WireKind::Gemini,
+    WireKind::Ollama,
+];
+
 /// Fast retries and short timeouts, so failure tests take milliseconds.
 pub fn settings(kind: WireKind, server: &MockServer) -> ProviderSettings {
     let base = match kind {
         WireKind::Anthropic => server.anthropic_base_url(),
-        WireKind::OpenAiChat => server.openai_base_url(),
+        WireKind::OpenAiChat | WireKind::OpenAiResponses => server.openai_base_url(),
+        WireKind::Gemini => server.gemini_base_url(),
+        WireKind::Ollama => server.ollama_base_url(),
     };
     let name = match kind {
         WireKind::Anthropic => "anthropic",
-        WireKind::OpenAiChat => "openai",
+        WireKind::OpenAiChat | WireKind::OpenAiResponses => "openai",
+        WireKind::Gemini => "gemini",
+        WireKind::Ollama => "ollama",
     };
     let mut settings = ProviderSettings::new(name, kind, base).with_api_key(KEY);
     settings.api_key_env = Some(KEY_ENV.into());
@@ -55,6 +68,7 @@ pub fn request(stream: bool) -> ModelRequest {
         max_tokens: 256,
         temperature: None,
         stream,
+        thinking_budget: None,
     }
 }
 
@@ -145,4 +159,84 @@ pub fn has_usage(chunks: &[ModelChunk]) -> bool {
     chunks.iter().any(|c| {
         matches!(c, ModelChunk::Usage { usage } if usage.input_tokens > 0 && usage.output_tokens > 0)
     })
+}
+
+/// The assistant message a stream of chunks stands for, assembled the way the agent loop
+/// does: text and thinking deltas merged, signatures and encrypted reasoning closing the
+/// thinking block they follow (or standing alone), tool calls in order.
+pub fn assemble(chunks: &[ModelChunk]) -> Message {
+    let mut content: Vec<ContentBlock> = Vec::new();
+    for chunk in chunks {
+        match chunk.clone() {
+            ModelChunk::Text { text } => match content.last_mut() {
+                Some(ContentBlock::Text { text: last }) => last.push_str(&text),
+                _ => content.push(ContentBlock::Text { text }),
+            },
+            ModelChunk::Thinking { thinking } => match content.last_mut() {
+                Some(ContentBlock::Thinking {
+                    thinking: last,
+                    signature: None,
+                    encrypted: None,
+                }) => last.push_str(&thinking),
+                _ => content.push(ContentBlock::Thinking {
+                    thinking,
+                    signature: None,
+                    encrypted: None,
+                }),
+            },
+            ModelChunk::ThinkingSignature { signature } => {
+                if let Some(ContentBlock::Thinking {
+                    signature: slot, ..
+                }) = content.last_mut()
+                {
+                    *slot = Some(signature);
+                }
+            }
+            ModelChunk::ThinkingEncrypted { encrypted } => match content.last_mut() {
+                Some(ContentBlock::Thinking {
+                    encrypted: slot @ None,
+                    ..
+                }) => *slot = Some(encrypted),
+                _ => content.push(ContentBlock::Thinking {
+                    thinking: String::new(),
+                    signature: None,
+                    encrypted: Some(encrypted),
+                }),
+            },
+            ModelChunk::ToolUse { call } => content.push(ContentBlock::ToolUse(call)),
+            _ => {}
+        }
+    }
+    Message {
+        role: Role::Assistant,
+        content,
+    }
+}
+
+/// A provider built from `settings` changed by `change`.
+pub fn provider_with(
+    kind: WireKind,
+    server: &MockServer,
+    change: impl FnOnce(&mut ProviderSettings),
+) -> Arc<dyn ModelProvider> {
+    let mut settings = settings(kind, server);
+    change(&mut settings);
+    build_provider(settings).unwrap()
+}
+
+/// A one-pixel PNG, base64.
+pub const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/// A user message with text and an image.
+pub fn with_image(text: &str) -> Message {
+    Message {
+        role: Role::User,
+        content: vec![
+            ContentBlock::Text { text: text.into() },
+            ContentBlock::Image {
+                media_type: "image/png".into(),
+                data_base64: PNG.into(),
+            },
+        ],
+    }
 }

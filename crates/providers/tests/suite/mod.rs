@@ -1,4 +1,9 @@
 mod anthropic;
 mod common;
+mod fixtures;
+mod gemini;
+mod ollama;
 mod openai;
 mod resilience;
+mod responses;
+mod round_trip;

@@ -132,3 +132,46 @@ async fn is_available_probes_the_models_endpoint() {
     let server = MockServer::start(Script::new(vec![])).await.unwrap();
     assert!(provider(KIND, &server).is_available().await);
 }
+
+#[tokio::test]
+async fn images_go_as_data_urls_and_blind_models_get_a_note() {
+    let server = MockServer::start(Script::new(vec![Turn::text("A pixel."), Turn::text("?")]))
+        .await
+        .unwrap();
+    let provider = provider(KIND, &server);
+    let mut ask = request(true);
+    ask.model = "gpt-4.1".into();
+    ask.messages = vec![with_image("What is this?")];
+    chunks(collect(&*provider, ask.clone()).await);
+    let sent = &server.requests()[0];
+    assert_eq!(
+        sent.body["messages"][1]["content"],
+        json!([
+            {"type": "text", "text": "What is this?"},
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{PNG}")}}
+        ])
+    );
+    assert_eq!(sent.messages(), vec![with_image("What is this?")]);
+    ask.model = "deepseek-chat".into();
+    chunks(collect(&*provider, ask).await);
+    assert_eq!(
+        server.requests()[1].body["messages"][1]["content"],
+        json!("What is this?\n\n[image omitted: deepseek-chat does not accept images]")
+    );
+}
+
+#[tokio::test]
+async fn embeddings_come_from_v1_embeddings() {
+    let server = MockServer::start(Script::new(vec![])).await.unwrap();
+    let provider = provider_with(KIND, &server, |s| {
+        s.embedding_model = Some("text-embedding-3-large".into());
+    });
+    let vectors = provider.embed(&["x".to_string()]).await.unwrap();
+    assert_eq!(vectors, vec![cuervo_testkit::mock_embedding("x")]);
+    let side = &server.side_requests()[0];
+    assert_eq!(side.path, "/v1/embeddings");
+    assert_eq!(
+        side.body,
+        json!({"model": "text-embedding-3-large", "input": ["x"], "encoding_format": "float"})
+    );
+}

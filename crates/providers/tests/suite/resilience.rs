@@ -11,7 +11,7 @@ use pretty_assertions::assert_eq;
 
 use super::common::*;
 
-const KINDS: [WireKind; 2] = [WireKind::Anthropic, WireKind::OpenAiChat];
+const KINDS: [WireKind; 5] = ALL_KINDS;
 
 #[tokio::test]
 async fn rate_limit_waits_the_retry_after_then_succeeds() {
@@ -239,6 +239,12 @@ async fn an_unreachable_endpoint_is_a_network_error_after_retries() {
     for (kind, base) in [
         (WireKind::Anthropic, format!("http://127.0.0.1:{port}")),
         (WireKind::OpenAiChat, format!("http://127.0.0.1:{port}/v1")),
+        (
+            WireKind::OpenAiResponses,
+            format!("http://127.0.0.1:{port}/v1"),
+        ),
+        (WireKind::Gemini, format!("http://127.0.0.1:{port}")),
+        (WireKind::Ollama, format!("http://127.0.0.1:{port}")),
     ] {
         let mut settings =
             cuervo_providers::ProviderSettings::new("local", kind, base).with_api_key(KEY);

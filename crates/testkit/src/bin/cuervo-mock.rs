@@ -16,7 +16,7 @@ use cuervo_testkit::{MockServer, Script, ServerOptions};
 #[derive(Debug, Parser)]
 #[command(
     name = "cuervo-mock",
-    about = "Mock LLM server speaking the Anthropic and OpenAI APIs, replaying a script"
+    about = "Mock LLM server speaking the Anthropic, OpenAI (Chat and Responses), Gemini and Ollama APIs, replaying a script"
 )]
 struct Args {
     /// YAML script to serve (default: a built-in one-turn demo).
@@ -59,9 +59,11 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(
         turns,
         looping = args.looping,
-        "Anthropic base URL {}, OpenAI base URL {}",
+        "base URLs: Anthropic {}, OpenAI {} (chat and responses), Gemini {}, Ollama {}",
         server.anthropic_base_url(),
-        server.openai_base_url()
+        server.openai_base_url(),
+        server.gemini_base_url(),
+        server.ollama_base_url()
     );
     tokio::signal::ctrl_c()
         .await

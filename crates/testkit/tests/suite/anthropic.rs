@@ -205,7 +205,8 @@ async fn non_streaming_reply_has_message_shape() {
             ],
             "stop_reason": "tool_use",
             "stop_sequence": null,
-            "usage": {"input_tokens": 10, "output_tokens": 20},
+            "usage": {"input_tokens": 10, "cache_creation_input_tokens": 0,
+                      "cache_read_input_tokens": 0, "output_tokens": 20},
         })
     );
 }

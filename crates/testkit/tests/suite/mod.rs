@@ -1,6 +1,7 @@
 mod anthropic;
 mod binary;
 mod faults;
+mod formats;
 mod openai;
 mod record;
 mod script;

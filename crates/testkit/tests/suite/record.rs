@@ -52,6 +52,7 @@ fn expected_conversation(id: &str, signature: Option<&str>) -> Vec<Message> {
                 ContentBlock::Thinking {
                     thinking: "look first".into(),
                     signature: signature.map(str::to_string),
+                    encrypted: None,
                 },
                 ContentBlock::Text {
                     text: "Reading.".into(),
