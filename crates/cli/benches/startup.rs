@@ -38,7 +38,10 @@ impl Project {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join(".git")).expect(".git");
         std::fs::write(dir.path().join("notes.txt"), "a small file\n").expect("write");
-        Self { dir, home: TestHome::new() }
+        Self {
+            dir,
+            home: TestHome::new(),
+        }
     }
 
     fn command(&self, server: Option<&MockServer>, args: &[&str]) -> std::process::Command {
@@ -52,7 +55,8 @@ impl Project {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if let Some(server) = server {
-            cmd.env("ANTHROPIC_BASE_URL", server.anthropic_base_url()).env("ANTHROPIC_API_KEY", "bench");
+            cmd.env("ANTHROPIC_BASE_URL", server.anthropic_base_url())
+                .env("ANTHROPIC_API_KEY", "bench");
         }
         cmd
     }
@@ -77,7 +81,10 @@ fn start_to_first_request(project: &Project) -> Duration {
             .map(|_| {
                 let server = start(Script::new(vec![Turn::text("ok")]));
                 let start = Instant::now();
-                let status = project.command(Some(&server), &["-p", "hi"]).status().expect("run");
+                let status = project
+                    .command(Some(&server), &["-p", "hi"])
+                    .status()
+                    .expect("run");
                 assert!(status.success());
                 let first = server.requests()[0].received_at;
                 first.duration_since(start)
@@ -87,20 +94,29 @@ fn start_to_first_request(project: &Project) -> Duration {
 }
 
 fn run_turns(project: &Project, tool_turns: usize) -> Duration {
-    let mut turns: Vec<Turn> =
-        (0..tool_turns).map(|_| Turn::tool_call("read", json!({"path": "notes.txt"}))).collect();
+    let mut turns: Vec<Turn> = (0..tool_turns)
+        .map(|_| Turn::tool_call("read", json!({"path": "notes.txt"})))
+        .collect();
     turns.push(Turn::text("done"));
     let server = start(Script::new(turns));
     let start = Instant::now();
-    let status = project.command(Some(&server), &["-p", "read notes.txt"]).status().expect("run");
+    let status = project
+        .command(Some(&server), &["-p", "read notes.txt"])
+        .status()
+        .expect("run");
     assert!(status.success());
     start.elapsed()
 }
 
 /// The mock's own time for one streamed tool-call reply, seen by a bare client.
 fn mock_latency() -> Duration {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let turns = (0..RUNS).map(|_| Turn::tool_call("read", json!({"path": "notes.txt"}))).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let turns = (0..RUNS)
+        .map(|_| Turn::tool_call("read", json!({"path": "notes.txt"})))
+        .collect();
     let server = start(Script::new(turns));
     let client = reqwest::Client::new();
     let body = json!({
@@ -129,8 +145,13 @@ fn mock_latency() -> Duration {
 }
 
 fn start(script: Script) -> MockServer {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(MockServer::start(script)).expect("mock starts")
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime
+        .block_on(MockServer::start(script))
+        .expect("mock starts")
 }
 
 fn main() {
@@ -147,10 +168,23 @@ fn main() {
     let overhead = per_turn.saturating_sub(latency);
     println!("| measure | median | target |");
     println!("|---|---|---|");
-    println!("| `cuervo --version` | {} | < 50 ms to ready |", ms(version));
-    println!("| start to first request at the mock | {} | < 50 ms |", ms(first_request));
-    println!("| one-turn run, {TURNS}-turn run (wall) | {}, {} | — |", ms(one), ms(many));
+    println!(
+        "| `cuervo --version` | {} | < 50 ms to ready |",
+        ms(version)
+    );
+    println!(
+        "| start to first request at the mock | {} | < 50 ms |",
+        ms(first_request)
+    );
+    println!(
+        "| one-turn run, {TURNS}-turn run (wall) | {}, {} | — |",
+        ms(one),
+        ms(many)
+    );
     println!("| wall time per extra tool turn | {} | — |", ms(per_turn));
     println!("| mock latency per streamed reply | {} | — |", ms(latency));
-    println!("| our overhead per turn (mock latency subtracted) | {} | < 5 ms |", ms(overhead));
+    println!(
+        "| our overhead per turn (mock latency subtracted) | {} | < 5 ms |",
+        ms(overhead)
+    );
 }

@@ -8,7 +8,7 @@ use cuervo_domain::{PermissionMode, PermissionRule};
 /// Run `cuervo` in a repository to talk to it, or `cuervo -p "PROMPT"` to run one task
 /// headless (in scripts and CI) and exit.
 #[derive(Debug, Parser)]
-#[command(name = "cuervo", version, about, long_about = None)]
+#[command(name = "cuervo", version)]
 pub struct Cli {
     /// Run PROMPT headless and exit. With `-p -` or no value the prompt is read from stdin;
     /// with a PROMPT and piped stdin, stdin is appended to it as context.
@@ -16,7 +16,7 @@ pub struct Cli {
     pub prompt: Option<String>,
 
     /// Model to use, e.g. `claude-sonnet-4-5`, `gpt-4.1` or `openai/gpt-4.1`.
-    #[arg(long, short = 'm', global = true)]
+    #[arg(long, global = true)]
     pub model: Option<String>,
 
     /// Provider from the config's `providers` (anthropic, openai, deepseek, or your own).
@@ -46,8 +46,16 @@ pub struct Cli {
     pub output_format: OutputFormat,
 
     /// Log diagnostics to stderr (or set RUST_LOG, e.g. `RUST_LOG=cuervo=debug`).
-    #[arg(long, short = 'v', global = true)]
+    #[arg(long, global = true)]
     pub verbose: bool,
+
+    /// Continue the most recent session of this project.
+    #[arg(short = 'c', long = "continue", conflicts_with = "resume")]
+    pub continue_session: bool,
+
+    /// Resume a stored session by id (a unique prefix is enough; see `cuervo sessions list`).
+    #[arg(long, value_name = "ID")]
+    pub resume: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -68,6 +76,22 @@ pub enum Command {
         action: ConfigAction,
     },
     // Fast-layer subcommands: one variant each.
+    /// List, show, export or delete stored sessions.
+    Sessions(crate::commands::sessions::SessionsArgs),
+    /// Check or read the tamper-evident audit log.
+    Audit(crate::commands::audit::AuditArgs),
+    /// Store API keys in the OS keychain (or a private file), show or remove them.
+    Auth(crate::commands::auth::AuthArgs),
+    /// Count tokens per file and in total (tiktoken-exact for OpenAI encodings).
+    Tokens(crate::commands::tokens::TokensArgs),
+    /// Find (`scan`) or redact (`redact`) personal data and secrets; exit 1 when found.
+    Pii(crate::commands::pii::PiiArgs),
+    /// Print an outline of the symbols (functions, classes, …) in source files.
+    Symbols(crate::commands::symbols::SymbolsArgs),
+    /// Search file contents for a regular expression, like ripgrep.
+    Grep(crate::commands::grep::GrepArgs),
+    /// List the files a search would look at, like `rg --files`.
+    Files(crate::commands::files::FilesArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,7 +142,10 @@ mod tests {
     fn rules_split_outside_parentheses() {
         let rules = parse_rules("read, bash(git log --format=%h,%s), edit(src/**)").unwrap();
         let texts: Vec<String> = rules.iter().map(ToString::to_string).collect();
-        assert_eq!(texts, ["read", "bash(git log --format=%h,%s)", "edit(src/**)"]);
+        assert_eq!(
+            texts,
+            ["read", "bash(git log --format=%h,%s)", "edit(src/**)"]
+        );
         assert!(parse_rules("bash(oops").is_err());
     }
 

@@ -19,10 +19,15 @@ pub const DEFAULT_YAML: &str = include_str!("../../../config/default.yml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("invalid configuration in {path}: {message}\n  fix the file, or check what is allowed with `cuervo config schema`")]
+    #[error(
+        "invalid configuration in {path}: {message}\n  fix the file, or check what is allowed with `cuervo config schema`"
+    )]
     File { path: PathBuf, message: String },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid value for the environment variable {var}: {message}")]
     Env { var: String, message: String },
     #[error("{0}")]
@@ -87,7 +92,11 @@ pub struct PermissionsConfig {
 
 impl PermissionsConfig {
     pub fn policy(&self) -> PermissionPolicy {
-        PermissionPolicy { mode: self.mode, allow: self.allow.clone(), deny: self.deny.clone() }
+        PermissionPolicy {
+            mode: self.mode,
+            allow: self.allow.clone(),
+            deny: self.deny.clone(),
+        }
     }
 }
 
@@ -113,7 +122,10 @@ pub struct ToolsConfig {
 
 impl Default for ToolsConfig {
     fn default() -> Self {
-        Self { bash_timeout_secs: 120, output_limit_bytes: 30_000 }
+        Self {
+            bash_timeout_secs: 120,
+            output_limit_bytes: 30_000,
+        }
     }
 }
 
@@ -123,9 +135,24 @@ impl Default for ToolsConfig {
 pub enum ProviderKind {
     /// The Anthropic Messages API.
     Anthropic,
-    /// OpenAI Chat Completions, also DeepSeek and any OpenAI-compatible server.
+    /// OpenAI: the Responses API or Chat Completions (see `wire_api`), also DeepSeek and
+    /// any OpenAI-compatible server.
     #[default]
     Openai,
+    /// The Google Gemini API.
+    Gemini,
+    /// Ollama's native API (a local server; no key).
+    Ollama,
+}
+
+/// Which OpenAI API a provider of kind `openai` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WireApi {
+    /// The Responses API (`/responses`): the default for api.openai.com.
+    Responses,
+    /// Chat Completions (`/chat/completions`): the default for any other server.
+    Chat,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -148,6 +175,17 @@ pub struct ProviderConfig {
     pub request_timeout_secs: u64,
     /// Seconds of silence mid-stream before the stream counts as broken.
     pub idle_timeout_secs: u64,
+    /// For kind `openai`: `responses` or `chat`; unset picks `responses` for
+    /// api.openai.com and `chat` for any other server.
+    pub wire_api: Option<WireApi>,
+    /// Tokens the model may think with before answering (Anthropic extended thinking,
+    /// Gemini thinking budget, OpenAI reasoning effort); unset keeps the model's default.
+    pub thinking_budget: Option<u32>,
+    /// The model `embed` uses; unset picks the provider's default.
+    pub embedding_model: Option<String>,
+    /// The most context to use, when the model's own window is larger (for Ollama also
+    /// the `num_ctx` asked for, since a full window may not fit in memory).
+    pub context_window: Option<u64>,
 }
 
 impl Default for ProviderConfig {
@@ -162,6 +200,10 @@ impl Default for ProviderConfig {
             max_retries: 3,
             request_timeout_secs: 60,
             idle_timeout_secs: 90,
+            wire_api: None,
+            thinking_budget: None,
+            embedding_model: None,
+            context_window: None,
         }
     }
 }
@@ -180,7 +222,11 @@ impl ConfigPaths {
         let config_home = env("XDG_CONFIG_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or_else(|| env("HOME").filter(|v| !v.is_empty()).map(|h| Path::new(&h).join(".config")));
+            .or_else(|| {
+                env("HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|h| Path::new(&h).join(".config"))
+            });
         Self {
             user: config_home.map(|d| d.join("cuervo").join("config.yml")),
             project: project_root.join(".cuervo").join("config.yml"),
@@ -195,20 +241,31 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
     ("CUERVO_PERMISSION_MODE", &["permissions", "mode"]),
     ("CUERVO_MAX_TURNS", &["max_turns"]),
     ("CUERVO_MAX_TOKENS", &["max_tokens"]),
-    ("ANTHROPIC_BASE_URL", &["providers", "anthropic", "base_url"]),
+    (
+        "ANTHROPIC_BASE_URL",
+        &["providers", "anthropic", "base_url"],
+    ),
     ("OPENAI_BASE_URL", &["providers", "openai", "base_url"]),
     ("DEEPSEEK_BASE_URL", &["providers", "deepseek", "base_url"]),
 ];
 
 /// Loads and merges every layer below the command line.
-pub fn load(paths: &ConfigPaths, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+pub fn load(
+    paths: &ConfigPaths,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
     let mut merged = parse_layer(DEFAULT_YAML, Path::new("<built-in config/default.yml>"))?;
     let files = paths.user.iter().chain(std::iter::once(&paths.project));
     for path in files {
         match std::fs::read_to_string(path) {
             Ok(text) => merge(&mut merged, parse_layer(&text, path)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(ConfigError::Read { path: path.clone(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                });
+            }
         }
     }
     for (var, key) in ENV_OVERRIDES {
@@ -221,7 +278,10 @@ pub fn load(paths: &ConfigPaths, env: &dyn Fn(&str) -> Option<String>) -> Result
 
 /// Checks one file against the schema, then returns it as a tree for merging.
 fn parse_layer(text: &str, path: &Path) -> Result<Value, ConfigError> {
-    let file_error = |e: serde_norway::Error| ConfigError::File { path: path.to_owned(), message: e.to_string() };
+    let file_error = |e: serde_norway::Error| ConfigError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
     let value: Value = serde_norway::from_str(text).map_err(file_error)?;
     if value.is_null() {
         return Ok(Value::Mapping(Mapping::new()));
@@ -255,7 +315,8 @@ fn merge(base: &mut Value, over: Value) {
 
 fn set_from_env(root: &mut Value, var: &str, key: &[&str], raw: &str) -> Result<(), ConfigError> {
     // Parse as YAML so numbers are numbers, then check the result like a one-key file.
-    let value: Value = serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
+    let value: Value =
+        serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
     let value = match value {
         Value::Number(_) | Value::Bool(_) | Value::String(_) => value,
         _ => Value::String(raw.to_owned()),
@@ -266,8 +327,10 @@ fn set_from_env(root: &mut Value, var: &str, key: &[&str], raw: &str) -> Result<
         map.insert(Value::String((*part).to_owned()), single);
         single = Value::Mapping(map);
     }
-    serde_norway::from_value::<Config>(single.clone())
-        .map_err(|e| ConfigError::Env { var: var.to_owned(), message: e.to_string() })?;
+    serde_norway::from_value::<Config>(single.clone()).map_err(|e| ConfigError::Env {
+        var: var.to_owned(),
+        message: e.to_string(),
+    })?;
     merge(root, single);
     Ok(())
 }
@@ -307,7 +370,10 @@ mod tests {
     }
 
     fn paths_in(dir: &Path) -> ConfigPaths {
-        ConfigPaths { user: Some(dir.join("user.yml")), project: dir.join("project.yml") }
+        ConfigPaths {
+            user: Some(dir.join("user.yml")),
+            project: dir.join("project.yml"),
+        }
     }
 
     #[test]
@@ -316,7 +382,10 @@ mod tests {
         let config = load(&paths_in(dir.path()), &no_env).unwrap();
         assert_eq!(config.provider, "anthropic");
         assert_eq!(config.permissions.mode, PermissionMode::Ask);
-        for name in ["anthropic", "openai", "deepseek"] {
+        assert_eq!(config.providers["gemini"].kind, ProviderKind::Gemini);
+        assert_eq!(config.providers["ollama"].kind, ProviderKind::Ollama);
+        assert_eq!(config.providers["ollama"].api_key_env, None);
+        for name in ["anthropic", "openai", "deepseek", "gemini", "ollama"] {
             assert!(config.providers.contains_key(name), "{name}");
         }
         assert_eq!(config.providers["anthropic"].kind, ProviderKind::Anthropic);
@@ -326,24 +395,46 @@ mod tests {
     fn layers_override_in_order_and_merge_deeply() {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(dir.path());
-        std::fs::write(paths.user.as_ref().unwrap(), "max_turns: 7\nproviders:\n  openai:\n    model: gpt-user\n").unwrap();
-        std::fs::write(&paths.project, "max_turns: 9\npermissions:\n  allow: ['bash(cargo test:*)']\n").unwrap();
-        let env: HashMap<&str, &str> = HashMap::from([("CUERVO_MAX_TOKENS", "1234"), ("OPENAI_BASE_URL", "http://localhost:9/v1")]);
+        std::fs::write(
+            paths.user.as_ref().unwrap(),
+            "max_turns: 7\nproviders:\n  openai:\n    model: gpt-user\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &paths.project,
+            "max_turns: 9\npermissions:\n  allow: ['bash(cargo test:*)']\n",
+        )
+        .unwrap();
+        let env: HashMap<&str, &str> = HashMap::from([
+            ("CUERVO_MAX_TOKENS", "1234"),
+            ("OPENAI_BASE_URL", "http://localhost:9/v1"),
+        ]);
         let config = load(&paths, &|k| env.get(k).map(|v| (*v).to_owned())).unwrap();
         assert_eq!(config.max_turns, 9, "project beats user");
         assert_eq!(config.max_tokens, 1234, "environment beats files");
         let openai = &config.providers["openai"];
         assert_eq!(openai.model.as_deref(), Some("gpt-user"));
         assert_eq!(openai.base_url.as_deref(), Some("http://localhost:9/v1"));
-        assert_eq!(openai.api_key_env.as_deref(), Some("OPENAI_API_KEY"), "untouched keys survive the merge");
-        assert_eq!(config.permissions.allow[0].to_string(), "bash(cargo test:*)");
+        assert_eq!(
+            openai.api_key_env.as_deref(),
+            Some("OPENAI_API_KEY"),
+            "untouched keys survive the merge"
+        );
+        assert_eq!(
+            config.permissions.allow[0].to_string(),
+            "bash(cargo test:*)"
+        );
     }
 
     #[test]
     fn unknown_key_names_file_key_line_and_allowed_keys() {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(dir.path());
-        std::fs::write(&paths.project, "max_turns: 3\nproviders:\n  openai:\n    bse_url: http://x\n").unwrap();
+        std::fs::write(
+            &paths.project,
+            "max_turns: 3\nproviders:\n  openai:\n    bse_url: http://x\n",
+        )
+        .unwrap();
         let err = load(&paths, &no_env).unwrap_err().to_string();
         assert!(err.contains("project.yml"), "{err}");
         assert!(err.contains("providers.openai"), "{err}");
@@ -361,23 +452,36 @@ mod tests {
         assert!(err.contains("max_turns") && err.contains("line 1"), "{err}");
         std::fs::write(&paths.project, "permissions:\n  mode: yolo\n").unwrap();
         let err = load(&paths, &no_env).unwrap_err().to_string();
-        assert!(err.contains("permissions.mode") && err.contains("full-auto") && err.contains("line 2"), "{err}");
+        assert!(
+            err.contains("permissions.mode") && err.contains("full-auto") && err.contains("line 2"),
+            "{err}"
+        );
         std::fs::write(&paths.project, "permissions:\n  deny:\n    - 'bash(rm'\n").unwrap();
         let err = load(&paths, &no_env).unwrap_err().to_string();
-        assert!(err.contains("permissions.deny") && err.contains("closing parenthesis"), "{err}");
+        assert!(
+            err.contains("permissions.deny") && err.contains("closing parenthesis"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_environment_value_names_the_variable() {
         let dir = tempfile::tempdir().unwrap();
-        let err = load(&paths_in(dir.path()), &|k| (k == "CUERVO_MAX_TURNS").then(|| "lots".to_owned()))
-            .unwrap_err()
-            .to_string();
+        let err = load(&paths_in(dir.path()), &|k| {
+            (k == "CUERVO_MAX_TURNS").then(|| "lots".to_owned())
+        })
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("CUERVO_MAX_TURNS"), "{err}");
-        let err = load(&paths_in(dir.path()), &|k| (k == "CUERVO_PERMISSION_MODE").then(|| "yolo".to_owned()))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("CUERVO_PERMISSION_MODE") && err.contains("auto-edit"), "{err}");
+        let err = load(&paths_in(dir.path()), &|k| {
+            (k == "CUERVO_PERMISSION_MODE").then(|| "yolo".to_owned())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("CUERVO_PERMISSION_MODE") && err.contains("auto-edit"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -387,7 +491,12 @@ mod tests {
         std::fs::write(&paths.project, "# nothing yet\n").unwrap();
         assert!(load(&paths, &no_env).is_ok());
         std::fs::write(&paths.project, "just a string\n").unwrap();
-        assert!(load(&paths, &no_env).unwrap_err().to_string().contains("mapping"));
+        assert!(
+            load(&paths, &no_env)
+                .unwrap_err()
+                .to_string()
+                .contains("mapping")
+        );
     }
 
     #[test]
@@ -397,12 +506,18 @@ mod tests {
             "corp".into(),
             ProviderConfig {
                 api_key: Some("sk-very-secret".into()),
-                headers: BTreeMap::from([("X-Api-Key".into(), "hunter2".into()), ("X-Team".into(), "core".into())]),
+                headers: BTreeMap::from([
+                    ("X-Api-Key".into(), "hunter2".into()),
+                    ("X-Team".into(), "core".into()),
+                ]),
                 ..ProviderConfig::default()
             },
         );
         let text = show(&config);
-        assert!(!text.contains("sk-very-secret") && !text.contains("hunter2"), "{text}");
+        assert!(
+            !text.contains("sk-very-secret") && !text.contains("hunter2"),
+            "{text}"
+        );
         assert!(text.contains("core"));
     }
 
@@ -423,8 +538,13 @@ mod tests {
             _ => None,
         });
         assert_eq!(paths.user, Some(PathBuf::from("/xdg/cuervo/config.yml")));
-        let paths = ConfigPaths::new(Path::new("/p"), &|k| (k == "HOME").then(|| "/home/u".into()));
-        assert_eq!(paths.user, Some(PathBuf::from("/home/u/.config/cuervo/config.yml")));
+        let paths = ConfigPaths::new(Path::new("/p"), &|k| {
+            (k == "HOME").then(|| "/home/u".into())
+        });
+        assert_eq!(
+            paths.user,
+            Some(PathBuf::from("/home/u/.config/cuervo/config.yml"))
+        );
         assert_eq!(paths.project, PathBuf::from("/p/.cuervo/config.yml"));
     }
 }

@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use cuervo_core::{AgentError, CancellationToken, HeadlessApprover};
-use cuervo_domain::{ModelErrorKind, Session, SessionId, StopCause};
+use cuervo_domain::{ModelErrorKind, Session, StopCause};
 use tokio::sync::mpsc;
 
-use crate::args::Cli;
+use crate::args::{Cli, OutputFormat};
 use crate::clock;
 use crate::config::Config;
 use crate::render::{Renderer, RunSummary, cause_name};
-use crate::setup::{self, Env, Project};
+use crate::setup::{self, Env, Project, state};
 
 /// Exit status when the user cancelled (the shell's convention for SIGINT).
 const EXIT_CANCELLED: u8 = 130;
@@ -30,7 +30,10 @@ pub fn read_prompt(flag: &str) -> Result<String> {
     let piped = !stdin.is_terminal();
     let mut input = String::new();
     if flag == "-" || piped {
-        stdin.lock().read_to_string(&mut input).context("cannot read the prompt from stdin")?;
+        stdin
+            .lock()
+            .read_to_string(&mut input)
+            .context("cannot read the prompt from stdin")?;
     }
     let prompt = match (flag, input.trim().is_empty()) {
         ("-", _) => input,
@@ -38,14 +41,50 @@ pub fn read_prompt(flag: &str) -> Result<String> {
         (flag, false) => format!("{flag}\n\n<stdin>\n{}\n</stdin>", input.trim_end()),
     };
     if prompt.trim().is_empty() {
-        return Err(UsageError("the prompt is empty: pass it after -p or pipe it on stdin".into()).into());
+        return Err(
+            UsageError("the prompt is empty: pass it after -p or pipe it on stdin".into()).into(),
+        );
     }
     Ok(prompt)
 }
 
-pub async fn run(cli: &Cli, config: &Config, project: &Project, prompt: String, env: &Env) -> Result<ExitCode> {
-    let assembled = setup::assemble(config, cli, project, Arc::new(HeadlessApprover), env, clock::today())?;
-    let mut session = Session::new(SessionId(clock::new_session_id()));
+pub async fn run(
+    cli: &Cli,
+    config: &Config,
+    project: &Project,
+    prompt: String,
+    env: &Env,
+) -> Result<ExitCode> {
+    let mut assembled = setup::assemble(
+        config,
+        cli,
+        project,
+        Arc::new(HeadlessApprover),
+        env,
+        clock::today(),
+    )?;
+    let api_key = setup::api_key(config, &assembled.provider, env);
+    let state = state::open_run(
+        cli,
+        config,
+        project,
+        env,
+        &assembled.provider,
+        &assembled.model,
+        api_key,
+    )?;
+    let repository = state::repository(state.db.clone(), project, state.secrets.clone());
+    assembled.agent = assembled.agent.with_repository(Arc::new(repository));
+    let mut session = Session::new(state.session.id.clone());
+    session.messages = state.session.messages;
+    if state.session.resumed && cli.output_format == OutputFormat::Text {
+        eprintln!(
+            "resuming session {} ({} messages)",
+            session.id,
+            session.messages.len()
+        );
+    }
+    let audit = state.audit;
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
@@ -58,6 +97,7 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, prompt: String, 
     let mut renderer = Renderer::new(cli.output_format, std::io::stdout(), std::io::stderr());
     let (tx, mut rx) = mpsc::unbounded_channel();
     let agent = &assembled.agent;
+    let session_id = session.id.clone();
     let session_ref = &mut session;
     let run = async move {
         let tx = tx;
@@ -65,11 +105,17 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, prompt: String, 
     };
     let render = async {
         while let Some(event) = rx.recv().await {
+            audit.record(&session_id, &event);
             renderer.event(&event);
         }
     };
     let (outcome, ()) = tokio::join!(run, render);
+    // Every audit entry of the run is on disk before the result is reported.
+    tokio::task::spawn_blocking(move || audit.finish()).await?;
 
+    let cost = assembled
+        .provider_handle
+        .cost(&assembled.model, &session.usage);
     let mut summary = RunSummary {
         kind: "result",
         is_error: false,
@@ -81,6 +127,7 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, prompt: String, 
         model: assembled.model.clone(),
         num_turns: 0,
         usage: session.usage,
+        cost_usd: cost.map(|c| c.usd()),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     let code = match outcome {

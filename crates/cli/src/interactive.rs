@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use cuervo_core::{AgentError, CancellationToken};
-use cuervo_domain::{Approval, ApprovalRequest, Approver, BoxFuture, Session, SessionId};
+use cuervo_domain::{Approval, ApprovalRequest, Approver, BoxFuture, Session};
 use tokio::sync::mpsc;
 
 use crate::args::{Cli, OutputFormat};
@@ -15,7 +15,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::headless::explain_model_error;
 use crate::render::Renderer;
-use crate::setup::{self, Env, Project};
+use crate::setup::{self, Env, Project, state};
 
 /// Asks on the terminal: shows what will run or change, then reads the answer.
 pub struct TerminalApprover;
@@ -23,14 +23,20 @@ pub struct TerminalApprover;
 impl Approver for TerminalApprover {
     fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, Approval> {
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || ask(&request)).await.unwrap_or(Approval::Deny)
+            tokio::task::spawn_blocking(move || ask(&request))
+                .await
+                .unwrap_or(Approval::Deny)
         })
     }
 }
 
 fn ask(request: &ApprovalRequest) -> Approval {
     let mut err = std::io::stderr();
-    let _ = writeln!(err, "\n{} wants to run: {}", request.tool, request.action.summary);
+    let _ = writeln!(
+        err,
+        "\n{} wants to run: {}",
+        request.tool, request.action.summary
+    );
     if let Some(preview) = &request.action.preview {
         let _ = writeln!(err, "{preview}");
     }
@@ -52,13 +58,36 @@ fn parse_answer(answer: &str, rule: String) -> Approval {
         "y" | "yes" => Approval::AllowOnce,
         "a" | "always" => Approval::AllowAlways { rule },
         "" | "n" | "no" => Approval::Deny,
-        _ => Approval::DenyWithFeedback { feedback: format!("The user said: {answer}") },
+        _ => Approval::DenyWithFeedback {
+            feedback: format!("The user said: {answer}"),
+        },
     }
 }
 
 pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
-    let assembled = setup::assemble(config, cli, project, Arc::new(TerminalApprover), env, clock::today())?;
-    let mut session = Session::new(SessionId(clock::new_session_id()));
+    let mut assembled = setup::assemble(
+        config,
+        cli,
+        project,
+        Arc::new(TerminalApprover),
+        env,
+        clock::today(),
+    )?;
+    let api_key = setup::api_key(config, &assembled.provider, env);
+    let state = state::open_run(
+        cli,
+        config,
+        project,
+        env,
+        &assembled.provider,
+        &assembled.model,
+        api_key,
+    )?;
+    let repository = state::repository(state.db.clone(), project, state.secrets.clone());
+    assembled.agent = assembled.agent.with_repository(Arc::new(repository));
+    let mut session = Session::new(state.session.id.clone());
+    session.messages = state.session.messages;
+    let audit = state.audit;
     eprintln!(
         "Cuervo {} · {}/{} · {} mode · {}\nType a request; /exit or Ctrl-D to quit, Ctrl-C to interrupt a turn.",
         env!("CARGO_PKG_VERSION"),
@@ -67,12 +96,43 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         config.permissions.mode,
         project.root.display()
     );
+    if state.session.resumed {
+        eprintln!(
+            "Resumed session {} ({} messages).",
+            session.id,
+            session.messages.len()
+        );
+    }
+    let code = conversation(&assembled, &mut session, &audit, config).await;
+    tokio::task::spawn_blocking(move || audit.finish()).await?;
+    let cost = assembled
+        .provider_handle
+        .cost(&assembled.model, &session.usage);
+    if session.usage.total() > 0 {
+        eprintln!("{}", crate::render::usage_line(&session.usage, cost));
+    }
+    eprintln!(
+        "Session {}: continue it with `cuervo --resume {}`.",
+        session.id, session.id
+    );
+    code
+}
+
+async fn conversation(
+    assembled: &setup::Assembled,
+    session: &mut Session,
+    audit: &state::AuditRecorder,
+    config: &Config,
+) -> Result<ExitCode> {
     loop {
         eprint!("\n› ");
         let _ = std::io::stderr().flush();
         let line = tokio::task::spawn_blocking(|| {
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).map(|n| (n, line))
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map(|n| (n, line))
         })
         .await??;
         let (read, line) = line;
@@ -96,7 +156,8 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         let mut renderer = Renderer::new(OutputFormat::Text, std::io::stdout(), std::io::stderr());
         let (tx, mut rx) = mpsc::unbounded_channel();
         let agent = &assembled.agent;
-        let session_ref = &mut session;
+        let session_id = session.id.clone();
+        let session_ref = &mut *session;
         let prompt = prompt.to_owned();
         let turn = async move {
             let tx = tx;
@@ -104,6 +165,7 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         };
         let render = async {
             while let Some(event) = rx.recv().await {
+                audit.record(&session_id, &event);
                 renderer.event(&event);
             }
         };
@@ -116,7 +178,10 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
                 }
             }
             Err(AgentError::Model(error)) => {
-                eprintln!("error: {}\n  your message is kept; send another to retry.", explain_model_error(&error, config))
+                eprintln!(
+                    "error: {}\n  your message is kept; send another to retry.",
+                    explain_model_error(&error, config)
+                )
             }
             Err(other) => eprintln!("error: {other}"),
         }
@@ -160,11 +225,16 @@ mod tests {
     fn answers_map_to_approvals() {
         let rule = || "bash(cargo:*)".to_owned();
         assert_eq!(parse_answer("y", rule()), Approval::AllowOnce);
-        assert_eq!(parse_answer("A", rule()), Approval::AllowAlways { rule: rule() });
+        assert_eq!(
+            parse_answer("A", rule()),
+            Approval::AllowAlways { rule: rule() }
+        );
         assert_eq!(parse_answer("", rule()), Approval::Deny);
         assert_eq!(
             parse_answer("use make test instead", rule()),
-            Approval::DenyWithFeedback { feedback: "The user said: use make test instead".into() }
+            Approval::DenyWithFeedback {
+                feedback: "The user said: use make test instead".into()
+            }
         );
     }
 

@@ -2,8 +2,8 @@
 //! can reach it.
 
 pub mod args;
-pub mod commands;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod headless;
 pub mod interactive;
@@ -25,7 +25,11 @@ pub async fn main(cli: Cli) -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            if error.is::<headless::UsageError>() { ExitCode::from(2) } else { ExitCode::FAILURE }
+            if error.is::<headless::UsageError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -35,6 +39,14 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
     match &cli.command {
         Some(Command::Config { action }) => return config_command(action, &cli, &project, env),
         // Fast-layer subcommands: one arm each.
+        Some(Command::Sessions(args)) => return commands::sessions::run(args, &project, env),
+        Some(Command::Audit(args)) => return commands::audit::run(args, env),
+        Some(Command::Auth(args)) => return commands::auth::run(args, &cli, &project, env),
+        Some(Command::Tokens(args)) => return commands::tokens::run(args),
+        Some(Command::Pii(args)) => return commands::pii::run(args),
+        Some(Command::Symbols(args)) => return commands::symbols::run(args),
+        Some(Command::Grep(args)) => return commands::grep::run(args),
+        Some(Command::Files(args)) => return commands::files::run(args),
         None => {}
     }
     let (config, _) = setup::effective_config(&cli, &project, env)?;
@@ -48,7 +60,10 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
         None => {
             let (provider, model) = setup::resolve_model(&config, &cli)?;
             if setup::api_key(&config, &provider, env).is_none() && needs_key(&config, &provider) {
-                let var = config.providers.get(&provider).and_then(|p| p.api_key_env.as_deref());
+                let var = config
+                    .providers
+                    .get(&provider)
+                    .and_then(|p| p.api_key_env.as_deref());
                 print!("{}", interactive::first_run_guide(&provider, &model, var));
                 return Ok(ExitCode::SUCCESS);
             }
@@ -59,10 +74,18 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
 
 /// Known hosted providers need a key; a custom endpoint without `api_key_env` may not.
 fn needs_key(config: &config::Config, provider: &str) -> bool {
-    config.providers.get(provider).is_some_and(|p| p.api_key_env.is_some())
+    config
+        .providers
+        .get(provider)
+        .is_some_and(|p| p.api_key_env.is_some())
 }
 
-fn config_command(action: &ConfigAction, cli: &Cli, project: &Project, env: &Env) -> Result<ExitCode> {
+fn config_command(
+    action: &ConfigAction,
+    cli: &Cli,
+    project: &Project,
+    env: &Env,
+) -> Result<ExitCode> {
     match action {
         ConfigAction::Schema => print!("{}", config::schema_json()),
         ConfigAction::Path => {
@@ -71,7 +94,11 @@ fn config_command(action: &ConfigAction, cli: &Cli, project: &Project, env: &Env
             if let Some(user) = &paths.user {
                 println!("user:    {} ({})", user.display(), state(user));
             }
-            println!("project: {} ({})", paths.project.display(), state(&paths.project));
+            println!(
+                "project: {} ({})",
+                paths.project.display(),
+                state(&paths.project)
+            );
         }
         ConfigAction::Show => {
             let (config, _) = setup::effective_config(cli, project, env)?;
@@ -83,10 +110,15 @@ fn config_command(action: &ConfigAction, cli: &Cli, project: &Project, env: &Env
 
 fn init_tracing(verbose: bool) {
     let filter = if verbose {
-        tracing_subscriber::EnvFilter::new("cuervo=debug,cuervo_core=debug,cuervo_providers=debug,cuervo_tools=debug")
+        tracing_subscriber::EnvFilter::new(
+            "cuervo=debug,cuervo_core=debug,cuervo_providers=debug,cuervo_tools=debug",
+        )
     } else {
         tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
     };
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

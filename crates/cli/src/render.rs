@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use cuervo_domain::{AgentEvent, StopCause, Usage};
+use cuervo_domain::{AgentEvent, Cost, StopCause, Usage};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -24,6 +24,9 @@ pub struct RunSummary {
     pub model: String,
     pub num_turns: u32,
     pub usage: Usage,
+    /// What the run's model calls cost in US dollars; `null` when the model's price is
+    /// unknown (never a made-up zero).
+    pub cost_usd: Option<f64>,
     pub duration_ms: u64,
 }
 
@@ -37,7 +40,12 @@ pub struct Renderer<O: Write, E: Write> {
 
 impl<O: Write, E: Write> Renderer<O, E> {
     pub fn new(format: OutputFormat, out: O, err: E) -> Self {
-        Self { format, out, err, at_line_start: true }
+        Self {
+            format,
+            out,
+            err,
+            at_line_start: true,
+        }
     }
 
     pub fn event(&mut self, event: &AgentEvent) {
@@ -78,7 +86,11 @@ impl<O: Write, E: Write> Renderer<O, E> {
                 self.break_line()?;
                 writeln!(self.err, "● {}", call_summary(&call.name, &call.input))?;
             }
-            AgentEvent::ToolExecuted { is_error: true, content, .. } => {
+            AgentEvent::ToolExecuted {
+                is_error: true,
+                content,
+                ..
+            } => {
                 let first = content.lines().next().unwrap_or("");
                 writeln!(self.err, "  ⎿ {}", truncate(first, 200))?;
             }
@@ -107,13 +119,20 @@ impl<O: Write, E: Write> Renderer<O, E> {
                 "stopped after {} model calls (max_turns); the task may be unfinished. Raise it with --max-turns.",
                 summary.num_turns
             )),
-            "token_budget" => Some("stopped: the token budget is spent (token_budget in the config).".into()),
+            "token_budget" => {
+                Some("stopped: the token budget is spent (token_budget in the config).".into())
+            }
             "cancelled" => Some("cancelled.".into()),
             _ => None,
         };
         if let Some(note) = note {
             writeln!(self.err, "{note}")?;
         }
+        writeln!(
+            self.err,
+            "{}",
+            usage_line(&summary.usage, summary.cost_usd.map(usd_to_cost))
+        )?;
         Ok(())
     }
 }
@@ -128,7 +147,10 @@ pub fn call_summary(tool: &str, input: &Value) -> String {
     if subject.is_empty() {
         tool.to_owned()
     } else {
-        format!("{tool} {}", truncate(subject.lines().next().unwrap_or(""), 120))
+        format!(
+            "{tool} {}",
+            truncate(subject.lines().next().unwrap_or(""), 120)
+        )
     }
 }
 
@@ -149,6 +171,52 @@ fn diff_counts(diff: &str) -> (usize, usize) {
             (a, r)
         }
     })
+}
+
+fn usd_to_cost(usd: f64) -> Cost {
+    Cost {
+        micro_usd: (usd * 1_000_000.0).round().max(0.0) as u64,
+    }
+}
+
+/// `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `$0.0042` below a dollar, `$12.34` above; `unknown` without a price.
+pub fn format_cost(cost: Option<Cost>) -> String {
+    match cost {
+        None => "unknown".into(),
+        Some(c) if c.micro_usd < 1_000_000 => format!("${:.4}", c.usd()),
+        Some(c) => format!("${:.2}", c.usd()),
+    }
+}
+
+/// `tokens: 1,234 in · 56 out · cost $0.0042` (or `· cost unknown`).
+pub fn usage_line(usage: &Usage, cost: Option<Cost>) -> String {
+    let mut line = format!(
+        "tokens: {} in · {} out",
+        thousands(usage.input_tokens),
+        thousands(usage.output_tokens)
+    );
+    let cached = usage.cache_read_tokens + usage.cache_write_tokens;
+    if cached > 0 {
+        line.push_str(&format!(" · {} cache", thousands(cached)));
+    }
+    match cost {
+        Some(_) => line.push_str(&format!(" · cost {}", format_cost(cost))),
+        None => line.push_str(" · cost unknown"),
+    }
+    line
 }
 
 pub fn cause_name(cause: StopCause) -> &'static str {
@@ -175,7 +243,10 @@ mod tests {
             }
             r.finish(&summary());
         }
-        (String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
     }
 
     fn summary() -> RunSummary {
@@ -189,19 +260,36 @@ mod tests {
             provider: "p".into(),
             model: "m".into(),
             num_turns: 1,
-            usage: Usage::default(),
+            usage: Usage {
+                input_tokens: 1234,
+                output_tokens: 56,
+                ..Usage::default()
+            },
+            cost_usd: Some(0.0042),
             duration_ms: 1,
         }
     }
 
     fn events() -> Vec<AgentEvent> {
         vec![
-            AgentEvent::TextDelta { text: "Reading".into() },
-            AgentEvent::ToolCall {
-                call: ToolCall { id: "c".into(), name: "read".into(), input: json!({"path": "src/a.rs"}) },
+            AgentEvent::TextDelta {
+                text: "Reading".into(),
             },
-            AgentEvent::FileModified { call_id: "c".into(), path: "src/a.rs".into(), diff: "--- a\n+++ b\n-x\n+y\n+z\n".into() },
-            AgentEvent::TextDelta { text: "Done".into() },
+            AgentEvent::ToolCall {
+                call: ToolCall {
+                    id: "c".into(),
+                    name: "read".into(),
+                    input: json!({"path": "src/a.rs"}),
+                },
+            },
+            AgentEvent::FileModified {
+                call_id: "c".into(),
+                path: "src/a.rs".into(),
+                diff: "--- a\n+++ b\n-x\n+y\n+z\n".into(),
+            },
+            AgentEvent::TextDelta {
+                text: "Done".into(),
+            },
         ]
     }
 
@@ -209,13 +297,51 @@ mod tests {
     fn text_streams_answer_to_stdout_and_tools_to_stderr() {
         let (out, err) = render(OutputFormat::Text, &events());
         assert_eq!(out, "Reading\nDone\n");
-        assert_eq!(err, "● read src/a.rs\n  ⎿ src/a.rs: +2 -1\n");
+        assert_eq!(
+            err,
+            "● read src/a.rs\n  ⎿ src/a.rs: +2 -1\ntokens: 1,234 in · 56 out · cost $0.0042\n"
+        );
+    }
+
+    #[test]
+    fn costs_and_token_counts_read_well() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(format_cost(None), "unknown");
+        assert_eq!(format_cost(Some(Cost { micro_usd: 4_200 })), "$0.0042");
+        assert_eq!(
+            format_cost(Some(Cost {
+                micro_usd: 12_345_678
+            })),
+            "$12.35"
+        );
+        let usage = Usage {
+            input_tokens: 10,
+            output_tokens: 2,
+            ..Usage::default()
+        };
+        assert_eq!(
+            usage_line(&usage, None),
+            "tokens: 10 in · 2 out · cost unknown"
+        );
+        let mut summary = summary();
+        summary.cost_usd = None;
+        let v = serde_json::to_value(&summary).unwrap();
+        assert_eq!(
+            v["cost_usd"],
+            Value::Null,
+            "unknown is null, not absent or 0"
+        );
     }
 
     #[test]
     fn stream_json_is_one_event_per_line() {
         let (out, _) = render(OutputFormat::StreamJson, &events());
-        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[0], json!({"type": "text_delta", "text": "Reading"}));
         assert_eq!(lines[1]["type"], "tool_call");
@@ -228,6 +354,7 @@ mod tests {
         assert_eq!(v["type"], "result");
         assert_eq!(v["result"], "Done");
         assert_eq!(v["is_error"], false);
+        assert_eq!(v["cost_usd"], 0.0042);
         assert!(err.is_empty());
     }
 }

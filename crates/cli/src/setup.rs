@@ -1,5 +1,7 @@
 //! The composition root: turns config, flags and the environment into a ready [`Agent`].
 
+pub mod state;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,15 +36,23 @@ impl Project {
             .with_context(|| format!("cannot resolve the working directory {}", cwd.display()))?;
         let git_root = cwd.ancestors().find(|dir| dir.join(".git").exists());
         Ok(match git_root {
-            Some(root) => Self { root: root.to_owned(), is_git: true },
-            None => Self { root: cwd, is_git: false },
+            Some(root) => Self {
+                root: root.to_owned(),
+                is_git: true,
+            },
+            None => Self {
+                root: cwd,
+                is_git: false,
+            },
         })
     }
 
     /// `CUERVO.md`, else `AGENTS.md`, at the root: the project's standing instructions.
     pub fn instructions(&self) -> Option<(String, String)> {
         ["CUERVO.md", "AGENTS.md"].into_iter().find_map(|name| {
-            std::fs::read_to_string(self.root.join(name)).ok().map(|text| (name.to_owned(), text))
+            std::fs::read_to_string(self.root.join(name))
+                .ok()
+                .map(|text| (name.to_owned(), text))
         })
     }
 }
@@ -54,8 +64,14 @@ pub fn effective_config(cli: &Cli, project: &Project, env: &Env) -> Result<(Conf
     if let Some(mode) = cli.permission_mode {
         config.permissions.mode = mode;
     }
-    config.permissions.allow.extend(cli.allow_tools.iter().flatten().cloned());
-    config.permissions.deny.extend(cli.disallow_tools.iter().flatten().cloned());
+    config
+        .permissions
+        .allow
+        .extend(cli.allow_tools.iter().flatten().cloned());
+    config
+        .permissions
+        .deny
+        .extend(cli.disallow_tools.iter().flatten().cloned());
     if let Some(max_turns) = cli.max_turns {
         config.max_turns = max_turns;
     }
@@ -82,10 +98,10 @@ pub fn resolve_model(config: &Config, cli: &Cli) -> Result<(String, String)> {
                 provider = prefix.to_owned();
                 model = Some(rest.to_owned());
             }
-        } else if cli.provider.is_none() {
-            if let Some(inferred) = provider_for_model(m).filter(|p| config.providers.contains_key(*p)) {
-                provider = inferred.to_owned();
-            }
+        } else if let Some(inferred) = provider_for_model(m)
+            .filter(|p| cli.provider.is_none() && config.providers.contains_key(*p))
+        {
+            provider = inferred.to_owned();
         }
     }
     let Some(settings) = config.providers.get(&provider) else {
@@ -105,42 +121,123 @@ fn provider_for_model(model: &str) -> Option<&'static str> {
     let m = model.to_ascii_lowercase();
     if m.starts_with("claude") {
         Some("anthropic")
-    } else if m.starts_with("gpt-") || m.starts_with("chatgpt") || ["o1", "o3", "o4"].iter().any(|p| m.starts_with(p)) {
+    } else if m.starts_with("gpt-")
+        || m.starts_with("chatgpt")
+        || ["o1", "o3", "o4"].iter().any(|p| m.starts_with(p))
+    {
         Some("openai")
     } else if m.starts_with("deepseek") {
         Some("deepseek")
+    } else if m.starts_with("gemini") {
+        Some("gemini")
     } else {
         None
     }
 }
 
-/// The API key for a provider: its environment variable first, then the config file.
+/// Where a provider's API key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// The provider's environment variable (named).
+    Env(String),
+    /// `cuervo auth login`: the OS keychain or the credentials file.
+    Stored(cuervo_store::KeyLocation),
+    /// `providers.NAME.api_key` in a config file.
+    Config,
+}
+
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Env(var) => write!(f, "environment variable {var}"),
+            KeySource::Stored(cuervo_store::KeyLocation::Keychain) => f.write_str("OS keychain"),
+            KeySource::Stored(cuervo_store::KeyLocation::File(path)) => {
+                write!(f, "file {}", path.display())
+            }
+            KeySource::Config => f.write_str("config file (api_key)"),
+        }
+    }
+}
+
+/// The API key for a provider: its environment variable first, then the key stored with
+/// `cuervo auth login` (keychain or credentials file), then the config file.
 pub fn api_key(config: &Config, provider: &str, env: &Env) -> Option<String> {
+    api_key_with_source(config, provider, env).map(|(key, _)| key)
+}
+
+/// [`api_key`] and where it came from.
+pub fn api_key_with_source(
+    config: &Config,
+    provider: &str,
+    env: &Env,
+) -> Option<(String, KeySource)> {
     let settings = config.providers.get(provider)?;
+    if let Some(var) = settings.api_key_env.as_deref()
+        && let Some(key) = env(var).filter(|k| !k.trim().is_empty())
+    {
+        return Some((key, KeySource::Env(var.to_owned())));
+    }
+    if let Some(credentials) = state::credentials(env) {
+        match credentials.get(provider) {
+            Ok(Some((key, location))) => return Some((key, KeySource::Stored(location))),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "ignoring the stored key of {provider}"),
+        }
+    }
     settings
-        .api_key_env
-        .as_deref()
-        .and_then(env)
+        .api_key
+        .clone()
         .filter(|k| !k.trim().is_empty())
-        .or_else(|| settings.api_key.clone().filter(|k| !k.trim().is_empty()))
+        .map(|k| (k, KeySource::Config))
 }
 
 pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelProvider>> {
-    let Some(p) = config.providers.get(name) else { bail!("unknown provider `{name}`") };
+    let Some(p) = config.providers.get(name) else {
+        bail!("unknown provider `{name}`")
+    };
     let kind = match p.kind {
         ProviderKind::Anthropic => WireKind::Anthropic,
-        ProviderKind::Openai => WireKind::OpenAiChat,
+        ProviderKind::Openai => match p.wire_api {
+            Some(config::WireApi::Responses) => WireKind::OpenAiResponses,
+            // Chat, or unset (decided by the endpoint below).
+            Some(config::WireApi::Chat) | None => WireKind::OpenAiChat,
+        },
+        ProviderKind::Gemini => WireKind::Gemini,
+        ProviderKind::Ollama => WireKind::Ollama,
     };
     let base_url = p
         .base_url
         .clone()
         .or_else(|| ProviderSettings::known(name).map(|s| s.base_url))
-        .with_context(|| format!("provider `{name}` has no base_url: set providers.{name}.base_url"))?;
+        .with_context(|| {
+            format!("provider `{name}` has no base_url: set providers.{name}.base_url")
+        })?;
+    // `wire_api` unset: the Responses API on api.openai.com, Chat Completions elsewhere.
+    let kind = match (p.kind, p.wire_api) {
+        (ProviderKind::Openai, None) => WireKind::openai_default(&base_url),
+        _ => kind,
+    };
     let mut settings = ProviderSettings::new(name, kind, base_url);
-    settings.api_key = api_key(config, name, env);
+    settings.api_key = api_key(config, name, env).or_else(|| {
+        // Google's own tools read GOOGLE_API_KEY; honour it when GEMINI_API_KEY is unset.
+        (p.kind == ProviderKind::Gemini)
+            .then(|| env("GOOGLE_API_KEY"))
+            .flatten()
+            .filter(|k| !k.trim().is_empty())
+    });
     settings.api_key_env = p.api_key_env.clone();
-    settings.extra_headers = p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    settings.retry = RetryPolicy { max_retries: p.max_retries, ..RetryPolicy::default() };
+    settings.thinking_budget = p.thinking_budget;
+    settings.embedding_model = p.embedding_model.clone();
+    settings.context_window = p.context_window;
+    settings.extra_headers = p
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    settings.retry = RetryPolicy {
+        max_retries: p.max_retries,
+        ..RetryPolicy::default()
+    };
     settings.request_timeout = Duration::from_secs(p.request_timeout_secs);
     settings.idle_timeout = Duration::from_secs(p.idle_timeout_secs);
     Ok(build_provider(settings)?)
@@ -151,6 +248,8 @@ pub struct Assembled {
     pub agent: Agent,
     pub provider: String,
     pub model: String,
+    /// The provider itself, for prices.
+    pub provider_handle: Arc<dyn ModelProvider>,
 }
 
 pub fn assemble(
@@ -163,6 +262,7 @@ pub fn assemble(
 ) -> Result<Assembled> {
     let (provider_name, model) = resolve_model(config, cli)?;
     let provider = provider(config, &provider_name, env)?;
+    let provider_handle = provider.clone();
     let system_prompt = build_system_prompt(&SystemPromptInputs {
         project_root: project.root.display().to_string(),
         platform: std::env::consts::OS.to_owned(),
@@ -192,7 +292,12 @@ pub fn assemble(
         tool_ctx,
         agent_config,
     );
-    Ok(Assembled { agent, provider: provider_name, model })
+    Ok(Assembled {
+        agent,
+        provider: provider_name,
+        model,
+        provider_handle,
+    })
 }
 
 #[cfg(test)]
@@ -202,12 +307,22 @@ mod tests {
 
     fn config() -> Config {
         let dir = tempfile::tempdir().unwrap();
-        config::load(&ConfigPaths { user: None, project: dir.path().join("none.yml") }, &|_| None).unwrap()
+        config::load(
+            &ConfigPaths {
+                user: None,
+                project: dir.path().join("none.yml"),
+            },
+            &|_| None,
+        )
+        .unwrap()
     }
 
     fn resolve(args: &[&str]) -> Result<(String, String)> {
         let cli = Cli::parse_from(std::iter::once("cuervo").chain(args.iter().copied()));
-        let project = Project { root: PathBuf::from("/p"), is_git: false };
+        let project = Project {
+            root: PathBuf::from("/p"),
+            is_git: false,
+        };
         let dir = tempfile::tempdir().unwrap();
         let env = move |k: &str| (k == "XDG_CONFIG_HOME").then(|| dir.path().display().to_string());
         let (config, _) = effective_config(&cli, &project, &env)?;
@@ -216,25 +331,55 @@ mod tests {
 
     #[test]
     fn model_picks_the_provider() {
-        assert_eq!(resolve(&[]).unwrap(), ("anthropic".into(), "claude-sonnet-4-5".into()));
-        assert_eq!(resolve(&["--model", "gpt-4.1-mini"]).unwrap(), ("openai".into(), "gpt-4.1-mini".into()));
-        assert_eq!(resolve(&["--model", "deepseek/deepseek-reasoner"]).unwrap(), ("deepseek".into(), "deepseek-reasoner".into()));
-        assert_eq!(resolve(&["--provider", "openai"]).unwrap(), ("openai".into(), "gpt-4.1".into()));
-        assert_eq!(resolve(&["--provider", "openai", "--model", "claude-x"]).unwrap(), ("openai".into(), "claude-x".into()));
+        assert_eq!(
+            resolve(&[]).unwrap(),
+            ("anthropic".into(), "claude-sonnet-4-5".into())
+        );
+        assert_eq!(
+            resolve(&["--model", "gpt-4.1-mini"]).unwrap(),
+            ("openai".into(), "gpt-4.1-mini".into())
+        );
+        assert_eq!(
+            resolve(&["--model", "gemini-2.5-flash"]).unwrap(),
+            ("gemini".into(), "gemini-2.5-flash".into())
+        );
+        assert_eq!(
+            resolve(&["--model", "deepseek/deepseek-reasoner"]).unwrap(),
+            ("deepseek".into(), "deepseek-reasoner".into())
+        );
+        assert_eq!(
+            resolve(&["--provider", "openai"]).unwrap(),
+            ("openai".into(), "gpt-4.1".into())
+        );
+        assert_eq!(
+            resolve(&["--provider", "openai", "--model", "claude-x"]).unwrap(),
+            ("openai".into(), "claude-x".into())
+        );
     }
 
     #[test]
     fn unknown_provider_lists_the_known_ones() {
         let err = resolve(&["--provider", "nope"]).unwrap_err().to_string();
-        assert!(err.contains("anthropic, deepseek, openai"), "{err}");
+        assert!(
+            err.contains("anthropic, deepseek, gemini, ollama, openai"),
+            "{err}"
+        );
     }
 
     #[test]
     fn env_key_beats_config_key() {
         let mut c = config();
         c.providers.get_mut("openai").unwrap().api_key = Some("from-file".into());
-        assert_eq!(api_key(&c, "openai", &|_| None).as_deref(), Some("from-file"));
-        assert_eq!(api_key(&c, "openai", &|k| (k == "OPENAI_API_KEY").then(|| "from-env".into())).as_deref(), Some("from-env"));
+        assert_eq!(
+            api_key(&c, "openai", &|_| None).as_deref(),
+            Some("from-file")
+        );
+        assert_eq!(
+            api_key(&c, "openai", &|k| (k == "OPENAI_API_KEY")
+                .then(|| "from-env".into()))
+            .as_deref(),
+            Some("from-env")
+        );
     }
 
     #[test]
@@ -246,7 +391,10 @@ mod tests {
         let p = Project::discover(&dir.path().join("a/b")).unwrap();
         assert_eq!(p.root, dir.path().canonicalize().unwrap());
         assert!(p.is_git);
-        assert_eq!(p.instructions(), Some(("AGENTS.md".into(), "be nice".into())));
+        assert_eq!(
+            p.instructions(),
+            Some(("AGENTS.md".into(), "be nice".into()))
+        );
         std::fs::write(dir.path().join("CUERVO.md"), "cuervo first").unwrap();
         assert_eq!(p.instructions().unwrap().0, "CUERVO.md");
     }

@@ -59,7 +59,10 @@ impl Sandbox {
     pub fn new() -> Self {
         let project = tempfile::tempdir().expect("temp project");
         std::fs::create_dir(project.path().join(".git")).expect(".git");
-        Self { project, home: TestHome::new() }
+        Self {
+            project,
+            home: TestHome::new(),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -108,4 +111,14 @@ impl Sandbox {
 
 pub async fn mock(script: Script) -> MockServer {
     MockServer::start(script).await.expect("mock server starts")
+}
+
+/// The tool result a recorded request sent last: what the model was told about its call.
+pub fn last_tool_result(request: &cuervo_testkit::RecordedRequest) -> cuervo_domain::ToolResult {
+    let messages = request.messages();
+    let last = messages.last().expect("the request has messages");
+    last.tool_results_iter()
+        .next()
+        .expect("the last message carries a tool result")
+        .clone()
 }

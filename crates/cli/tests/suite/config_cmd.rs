@@ -7,10 +7,15 @@ async fn version_and_usage_exit_codes() {
     let sandbox = Sandbox::new();
     let out = sandbox.cuervo(&[], &["--version"]).await;
     assert_eq!(out.code, 0);
-    assert_eq!(out.stdout.trim(), format!("cuervo {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.stdout.trim(),
+        format!("cuervo {}", env!("CARGO_PKG_VERSION"))
+    );
     let out = sandbox.cuervo(&[], &["--no-such-flag"]).await;
     assert_eq!(out.code, 2);
-    let out = sandbox.cuervo(&[], &["-p", "x", "--permission-mode", "yolo"]).await;
+    let out = sandbox
+        .cuervo(&[], &["-p", "x", "--permission-mode", "yolo"])
+        .await;
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("full-auto"), "{}", out.stderr);
 }
@@ -18,19 +23,35 @@ async fn version_and_usage_exit_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_show_masks_keys_and_reports_layers() {
     let sandbox = Sandbox::new();
-    sandbox.home.write_config("providers:\n  openai:\n    api_key: sk-from-file-123\n");
+    sandbox
+        .home
+        .write_config("providers:\n  openai:\n    api_key: sk-from-file-123\n");
     sandbox.write(".cuervo/config.yml", "max_turns: 7\n");
     let env = vec![("CUERVO_MODEL".to_owned(), "gpt-4.1-mini".to_owned())];
-    let out = sandbox.cuervo(&env, &["config", "show", "--max-turns", "9"]).await;
+    let out = sandbox
+        .cuervo(&env, &["config", "show", "--max-turns", "9"])
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("sk-from-file-123"), "{}", out.stdout);
     assert!(out.stdout.contains("<redacted>"));
-    assert!(out.stdout.contains("max_turns: 9"), "flags beat the project file: {}", out.stdout);
+    assert!(
+        out.stdout.contains("max_turns: 9"),
+        "flags beat the project file: {}",
+        out.stdout
+    );
     assert!(out.stdout.contains("model: gpt-4.1-mini"), "{}", out.stdout);
 
     let out = sandbox.cuervo(&[], &["config", "path"]).await;
-    assert!(out.stdout.contains(".cuervo/config.yml (exists)"), "{}", out.stdout);
-    assert!(out.stdout.contains("cuervo/config.yml (exists)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(".cuervo/config.yml (exists)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("cuervo/config.yml (exists)"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

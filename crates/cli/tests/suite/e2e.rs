@@ -6,7 +6,7 @@ use cuervo_testkit::{Script, Turn};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
-use super::common::{Sandbox, Wire, mock};
+use super::common::{Sandbox, Wire, last_tool_result, mock};
 
 fn fix_typo_script() -> Script {
     Script::new(vec![
@@ -15,7 +15,10 @@ fn fix_typo_script() -> Script {
             "edit",
             json!({"path": "greeting.txt", "old_string": "Hello, wrld!", "new_string": "Hello, world!"}),
         ),
-        Turn::tool_call("bash", json!({"command": "grep -q 'Hello, world!' greeting.txt && echo verified"})),
+        Turn::tool_call(
+            "bash",
+            json!({"command": "grep -q 'Hello, world!' greeting.txt && echo verified"}),
+        ),
         Turn::text("Fixed the typo in greeting.txt and checked it with grep."),
     ])
 }
@@ -29,11 +32,22 @@ async fn reads_edits_runs_and_answers_in_both_wire_formats() {
         let out = sandbox
             .cuervo(
                 &wire.env(&server),
-                &["-p", "fix the typo in greeting.txt", "--permission-mode", "full-auto", "--output-format", "stream-json"],
+                &[
+                    "-p",
+                    "fix the typo in greeting.txt",
+                    "--permission-mode",
+                    "full-auto",
+                    "--output-format",
+                    "stream-json",
+                ],
             )
             .await;
         assert_eq!(out.code, 0, "{wire:?} stderr: {}", out.stderr);
-        assert_eq!(sandbox.read("greeting.txt"), "Hello, world!\nSecond line.\n", "{wire:?}");
+        assert_eq!(
+            sandbox.read("greeting.txt"),
+            "Hello, world!\nSecond line.\n",
+            "{wire:?}"
+        );
 
         // Every request after a tool call carries its result, paired with the call.
         let requests = server.requests();
@@ -42,21 +56,46 @@ async fn reads_edits_runs_and_answers_in_both_wire_formats() {
         for (i, request) in requests.iter().enumerate().skip(1) {
             let messages = request.messages();
             let last = messages.last().expect("messages");
-            assert_eq!(last.role, Role::Tool, "{wire:?} request {i} ends with the tool result");
-            let previous_call = messages[messages.len() - 2].tool_calls().next().expect("a call").id.clone();
-            assert_eq!(last.tool_results_iter().next().expect("a result").call_id, previous_call);
+            assert_eq!(
+                last.role,
+                Role::Tool,
+                "{wire:?} request {i} ends with the tool result"
+            );
+            let previous_call = messages[messages.len() - 2]
+                .tool_calls()
+                .next()
+                .expect("a call")
+                .id
+                .clone();
+            assert_eq!(
+                last.tool_results_iter().next().expect("a result").call_id,
+                previous_call
+            );
         }
-        let bash_result = requests[3].messages().last().expect("last").tool_results_iter().next().expect("r").clone();
-        assert!(bash_result.content.contains("verified"), "{wire:?}: {}", bash_result.content);
+        let bash_result = last_tool_result(&requests[3]);
+        assert!(
+            bash_result.content.contains("verified"),
+            "{wire:?}: {}",
+            bash_result.content
+        );
         assert!(!bash_result.is_error);
-        let read_result = requests[1].messages().last().expect("last").tool_results_iter().next().expect("r").clone();
-        assert!(read_result.content.contains("Hello, wrld!"), "{wire:?}: {}", read_result.content);
+        let read_result = last_tool_result(&requests[1]);
+        assert!(
+            read_result.content.contains("Hello, wrld!"),
+            "{wire:?}: {}",
+            read_result.content
+        );
 
         // stream-json lists the events in order.
         let events = out.json_lines();
         let kinds: Vec<String> = events
             .iter()
-            .filter(|e| !matches!(e["type"].as_str(), Some("text_delta" | "thinking_delta" | "tool_call_started")))
+            .filter(|e| {
+                !matches!(
+                    e["type"].as_str(),
+                    Some("text_delta" | "thinking_delta" | "tool_call_started")
+                )
+            })
             .map(|e| match e["type"].as_str().expect("type") {
                 "tool_call" => format!("tool_call:{}", e["call"]["name"].as_str().expect("name")),
                 other => other.to_owned(),
@@ -77,25 +116,38 @@ async fn reads_edits_runs_and_answers_in_both_wire_formats() {
         expected.extend(["file_modified".into(), "tool_executed".into()]);
         expected.extend(turn("bash"));
         expected.extend(["bash_executed".into(), "tool_executed".into()]);
-        expected.extend(["model_invoked".into(), "turn_completed".into(), "agent_completed".into()]);
+        expected.extend([
+            "model_invoked".into(),
+            "turn_completed".into(),
+            "agent_completed".into(),
+        ]);
         assert_eq!(kinds, expected, "{wire:?}");
         let done = events.last().expect("events");
         assert_eq!(done["cause"], "completed");
         assert_eq!(done["turns"], 4);
-        assert_eq!(done["result"], "Fixed the typo in greeting.txt and checked it with grep.");
+        assert_eq!(
+            done["result"],
+            "Fixed the typo in greeting.txt and checked it with grep."
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_output_streams_the_answer_and_json_output_summarises() {
     let sandbox = Sandbox::new();
-    let server = mock(Script::new(vec![Turn::text("The answer is 42."), Turn::text("Still 42.")])).await;
+    let server = mock(Script::new(vec![
+        Turn::text("The answer is 42."),
+        Turn::text("Still 42."),
+    ]))
+    .await;
     let env = Wire::Anthropic.env(&server);
     let out = sandbox.cuervo(&env, &["-p", "what is the answer?"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "The answer is 42.\n");
 
-    let out = sandbox.cuervo(&env, &["-p", "again", "--output-format", "json"]).await;
+    let out = sandbox
+        .cuervo(&env, &["-p", "again", "--output-format", "json"])
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("one JSON object");
     assert_eq!(v["type"], "result");
@@ -114,7 +166,10 @@ async fn project_instructions_reach_the_system_prompt() {
         let out = sandbox.cuervo(&wire.env(&server), &["-p", "hi"]).await;
         assert_eq!(out.code, 0, "{}", out.stderr);
         let system = server.requests()[0].system().expect("a system prompt");
-        assert!(system.contains("Always answer in haiku."), "{file}: {system}");
+        assert!(
+            system.contains("Always answer in haiku."),
+            "{file}: {system}"
+        );
         assert!(system.contains(file), "{system}");
     }
 }
@@ -129,20 +184,29 @@ async fn headless_refuses_unapproved_tools_and_tells_the_model() {
         Turn::text("I was not allowed to change anything."),
     ]))
     .await;
-    let out = sandbox.cuervo(&Wire::Anthropic.env(&server), &["-p", "delete notes"]).await;
+    let out = sandbox
+        .cuervo(&Wire::Anthropic.env(&server), &["-p", "delete notes"])
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(sandbox.read("notes.txt"), "keep me\n", "nothing ran");
     let requests = server.requests();
-    let refusal = requests[1].messages().last().expect("m").tool_results_iter().next().expect("r").clone();
+    let refusal = last_tool_result(&requests[1]);
     assert!(refusal.is_error);
-    assert!(refusal.content.contains("--allow-tools 'bash(rm:*)'"), "{}", refusal.content);
+    assert!(
+        refusal.content.contains("--allow-tools 'bash(rm:*)'"),
+        "{}",
+        refusal.content
+    );
     assert!(out.stderr.contains("● bash rm notes.txt"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allow_rules_from_flags_and_deny_rules_from_config() {
     let sandbox = Sandbox::new();
-    sandbox.write(".cuervo/config.yml", "permissions:\n  deny: ['bash(rm:*)']\n");
+    sandbox.write(
+        ".cuervo/config.yml",
+        "permissions:\n  deny: ['bash(rm:*)']\n",
+    );
     let server = mock(Script::new(vec![
         Turn::tool_call("bash", json!({"command": "echo allowed > out.txt"})),
         Turn::tool_call("bash", json!({"command": "rm out.txt"})),
@@ -150,11 +214,25 @@ async fn allow_rules_from_flags_and_deny_rules_from_config() {
     ]))
     .await;
     let out = sandbox
-        .cuervo(&Wire::Anthropic.env(&server), &["-p", "go", "--allow-tools", "bash(echo:*)", "--permission-mode", "full-auto"])
+        .cuervo(
+            &Wire::Anthropic.env(&server),
+            &[
+                "-p",
+                "go",
+                "--allow-tools",
+                "bash(echo:*)",
+                "--permission-mode",
+                "full-auto",
+            ],
+        )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(sandbox.read("out.txt"), "allowed\n", "the deny rule beat full-auto mode");
-    let denied = server.requests()[2].messages().last().expect("m").tool_results_iter().next().expect("r").clone();
+    assert_eq!(
+        sandbox.read("out.txt"),
+        "allowed\n",
+        "the deny rule beat full-auto mode"
+    );
+    let denied = last_tool_result(&server.requests()[2]);
     assert!(denied.content.contains("bash(rm:*)"), "{}", denied.content);
 }
 
@@ -162,7 +240,9 @@ async fn allow_rules_from_flags_and_deny_rules_from_config() {
 async fn prompt_can_come_from_stdin_flag_dash() {
     let sandbox = Sandbox::new();
     let server = mock(Script::new(vec![Turn::text("read you")])).await;
-    let out = sandbox.cuervo(&Wire::OpenAi.env(&server), &["-p", "-"]).await;
+    let out = sandbox
+        .cuervo(&Wire::OpenAi.env(&server), &["-p", "-"])
+        .await;
     // stdin is closed in tests: an empty prompt is a usage error with a clear message.
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("prompt is empty"), "{}", out.stderr);

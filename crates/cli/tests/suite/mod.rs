@@ -1,5 +1,11 @@
+mod audit;
+mod auth;
 mod common;
 mod config_cmd;
+mod crash;
 mod e2e;
 mod faults;
 mod interactive;
+mod scan_cmd;
+mod sessions;
+mod symbols_cmd;

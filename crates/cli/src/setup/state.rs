@@ -1,0 +1,452 @@
+//! Local state for a run: the session database, the audit recorder, stored API keys, and
+//! the redaction applied before anything is written.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
+use cuervo_domain::{AgentEvent, Decision, Message, MessageRecord, Role, SessionId, ToolResult};
+use cuervo_store::audit::NewEntry;
+use cuervo_store::{AuditLog, Credentials, Db, Redact, SqliteSessionRepository};
+use serde_json::{Value, json};
+
+use crate::args::Cli;
+use crate::config::Config;
+use crate::setup::{Env, Project};
+
+/// Most characters of one string kept in an audit entry (tool output, diffs, inputs).
+const AUDIT_STRING_LIMIT: usize = 4_000;
+
+/// Where the database lives: `$XDG_DATA_HOME/cuervo/cuervo.db` (else under `$HOME`).
+pub fn db_path(env: &Env) -> Result<PathBuf> {
+    cuervo_store::db::default_path(env)
+        .context("neither XDG_DATA_HOME nor HOME is set, so there is nowhere to keep sessions")
+}
+
+/// Opens the user's database (creating or upgrading it).
+pub fn open_db(env: &Env) -> Result<Arc<Db>> {
+    let path = db_path(env)?;
+    Ok(Arc::new(Db::open(&path)?))
+}
+
+/// The user's config directory: `$XDG_CONFIG_HOME/cuervo`, else `$HOME/.config/cuervo`.
+pub fn config_dir(env: &Env) -> Option<PathBuf> {
+    crate::config::ConfigPaths::new(Path::new("."), env)
+        .user
+        .and_then(|p| p.parent().map(Path::to_owned))
+}
+
+/// Stored API keys. The keychain is skipped when `CUERVO_KEYRING` is `off` (or `0`,
+/// `false`, `no`).
+pub fn credentials(env: &Env) -> Option<Credentials> {
+    let use_keychain = !env("CUERVO_KEYRING").is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "off" | "0" | "false" | "no"
+        )
+    });
+    config_dir(env).map(|dir| Credentials::new(&dir, use_keychain))
+}
+
+/// Every API key this run could know without asking the keychain: provider variables
+/// and keys in config files, plus `extra` (the key in use).
+pub fn known_secrets(config: &Config, env: &Env, extra: Option<String>) -> Vec<String> {
+    let mut secrets: Vec<String> = config
+        .providers
+        .values()
+        .flat_map(|p| {
+            let from_env = p.api_key_env.as_deref().and_then(env);
+            [from_env, p.api_key.clone()]
+        })
+        .flatten()
+        .chain(extra)
+        .filter(|k| k.trim().len() >= 8)
+        .collect();
+    secrets.sort();
+    secrets.dedup();
+    secrets
+}
+
+/// PII and secret redaction for the audit log: the text layer's scanner, then the exact
+/// keys in use (which may not look like keys to a scanner).
+pub fn audit_redaction(secrets: Vec<String>) -> Redact {
+    let scrub = cuervo_store::scrub_secrets(secrets);
+    Arc::new(move |text: &str| {
+        let redacted = cuervo_text::pii::redact(text).text;
+        match scrub(&redacted) {
+            Cow::Borrowed(_) => redacted,
+            Cow::Owned(s) => Cow::Owned(s),
+        }
+    })
+}
+
+/// The session a run works in: a new one, or a stored one resumed.
+pub struct RunSession {
+    pub id: SessionId,
+    /// The conversation so far (empty for a new session).
+    pub messages: Vec<Message>,
+    pub resumed: bool,
+}
+
+/// Picks the session from `--continue` / `--resume`, loads its messages, and makes sure
+/// the session row exists. Notes for the user go to stderr.
+pub fn start_session(
+    db: &Db,
+    cli: &Cli,
+    project: &Project,
+    provider: &str,
+    model: &str,
+) -> Result<RunSession> {
+    let project_path = project.root.display().to_string();
+    let existing = if let Some(id) = &cli.resume {
+        Some(db.resolve_session(id)?)
+    } else if cli.continue_session {
+        match db.latest_session(&project_path)? {
+            Some(info) => Some(SessionId(info.id)),
+            None => {
+                eprintln!("note: no earlier session in this project; starting a new one.");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let Some(id) = existing else {
+        let id = SessionId(crate::clock::new_session_id());
+        db.create_session(
+            &id,
+            &project_path,
+            &json!({"provider": provider, "model": model, "cuervo": env!("CARGO_PKG_VERSION")}),
+        )?;
+        return Ok(RunSession {
+            id,
+            messages: Vec::new(),
+            resumed: false,
+        });
+    };
+    let info = db
+        .session(&id)?
+        .ok_or_else(|| cuervo_store::Error::SessionNotFound(id.0.clone()))?;
+    if info.project_path != project_path {
+        eprintln!(
+            "note: session {} belongs to {}; resuming it here in {}.",
+            id, info.project_path, project_path
+        );
+    }
+    let mut messages: Vec<Message> = db
+        .messages(&id)?
+        .into_iter()
+        .map(|m| m.record.message)
+        .collect();
+    // A run that died between a tool call and its result left the call unanswered; every
+    // provider refuses that, so answer it (and store the answer) before going on.
+    if let Some(results) = unanswered_calls(&messages) {
+        let message = Message::tool_results(results);
+        db.append_message(
+            &id,
+            &project_path,
+            &MessageRecord {
+                message: message.clone(),
+                model: None,
+                usage: None,
+                cost: None,
+            },
+        )?;
+        messages.push(message);
+    }
+    Ok(RunSession {
+        id,
+        messages,
+        resumed: true,
+    })
+}
+
+/// Error results for the tool calls of a trailing assistant message, if it has any.
+fn unanswered_calls(messages: &[Message]) -> Option<Vec<ToolResult>> {
+    let last = messages.last().filter(|m| m.role == Role::Assistant)?;
+    let results: Vec<ToolResult> = last
+        .tool_calls()
+        .map(|call| ToolResult {
+            call_id: call.id.clone(),
+            content: "not run: cuervo stopped before this tool call ran".into(),
+            is_error: true,
+        })
+        .collect();
+    (!results.is_empty()).then_some(results)
+}
+
+/// The session repository for a run, scrubbing known keys from stored messages.
+pub fn repository(db: Arc<Db>, project: &Project, secrets: Vec<String>) -> SqliteSessionRepository {
+    SqliteSessionRepository::new(db, project.root.display().to_string())
+        .with_scrub(cuervo_store::scrub_secrets(secrets))
+}
+
+enum Job {
+    Entry {
+        kind: &'static str,
+        session: String,
+        payload: Value,
+    },
+}
+
+/// Appends audit entries on a thread of its own, so rendering never waits on the disk.
+/// [`AuditRecorder::finish`] waits for the entries sent so far.
+pub struct AuditRecorder {
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl AuditRecorder {
+    pub fn new(log: AuditLog) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("cuervo-audit".into())
+            .spawn(move || {
+                let mut warned = false;
+                // Whatever piled up while the last batch was written goes in one
+                // transaction.
+                while let Ok(first) = rx.recv() {
+                    let batch: Vec<NewEntry> = std::iter::once(first)
+                        .chain(rx.try_iter())
+                        .map(
+                            |Job::Entry {
+                                 kind,
+                                 session,
+                                 payload,
+                             }| NewEntry {
+                                kind: kind.to_owned(),
+                                session_id: Some(session),
+                                payload,
+                            },
+                        )
+                        .collect();
+                    if let Err(error) = log.append_batch(batch)
+                        && !warned
+                    {
+                        warned = true;
+                        eprintln!("warning: could not write the audit log: {error}");
+                    }
+                }
+            })
+            .ok();
+        Self {
+            tx: Some(tx),
+            thread,
+        }
+    }
+
+    /// Records `event` if it is one the audit log keeps.
+    pub fn record(&self, session: &SessionId, event: &AgentEvent) {
+        if let (Some(tx), Some((kind, payload))) = (&self.tx, audit_payload(event)) {
+            let _ = tx.send(Job::Entry {
+                kind,
+                session: session.0.clone(),
+                payload,
+            });
+        }
+    }
+
+    /// Waits until every recorded entry is written.
+    pub fn finish(mut self) {
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn clip(s: &str) -> Value {
+    match s.char_indices().nth(AUDIT_STRING_LIMIT) {
+        Some((i, _)) => Value::String(format!("{}… [{} bytes in all]", &s[..i], s.len())),
+        None => Value::String(s.to_owned()),
+    }
+}
+
+fn clip_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => clip(s),
+        Value::Array(items) => Value::Array(items.iter().map(clip_value).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), clip_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The audit kind and payload of an event; `None` for streaming noise (text deltas).
+pub fn audit_payload(event: &AgentEvent) -> Option<(&'static str, Value)> {
+    Some(match event {
+        AgentEvent::AgentStarted {
+            provider, model, ..
+        } => (
+            "agent_started",
+            json!({"provider": provider, "model": model}),
+        ),
+        AgentEvent::ModelInvoked {
+            turn,
+            provider,
+            model,
+        } => (
+            "model_invoked",
+            json!({"turn": turn, "provider": provider, "model": model}),
+        ),
+        AgentEvent::ModelFallback { from, to, reason } => (
+            "model_fallback",
+            json!({"from": from, "to": to, "reason": clip(reason)}),
+        ),
+        AgentEvent::ModelError { error } => {
+            ("model_error", json!({"error": clip(&error.to_string())}))
+        }
+        AgentEvent::TurnCompleted {
+            turn,
+            stop_reason,
+            usage,
+        } => (
+            "model_completed",
+            json!({"turn": turn, "stop_reason": stop_reason, "usage": usage}),
+        ),
+        AgentEvent::ToolCall { call } => (
+            "tool_call",
+            json!({"call_id": call.id, "tool": call.name, "input": clip_value(&call.input)}),
+        ),
+        AgentEvent::PermissionDecided {
+            call_id,
+            tool,
+            decision,
+        } => {
+            let (verdict, reason) = match decision {
+                Decision::Allow => ("allow", None),
+                Decision::Deny(r) => ("deny", Some(r.as_str())),
+                Decision::Ask(r) => ("ask", Some(r.as_str())),
+            };
+            (
+                "permission_decided",
+                json!({"call_id": call_id, "tool": tool, "decision": verdict, "reason": reason}),
+            )
+        }
+        AgentEvent::ToolExecuted {
+            call_id,
+            tool,
+            is_error,
+            content,
+            duration_ms,
+        } => (
+            "tool_executed",
+            json!({"call_id": call_id, "tool": tool, "is_error": is_error,
+                   "duration_ms": duration_ms, "output": clip(content)}),
+        ),
+        AgentEvent::FileModified {
+            call_id,
+            path,
+            diff,
+        } => (
+            "file_modified",
+            json!({"call_id": call_id, "path": path, "diff": clip(diff)}),
+        ),
+        AgentEvent::BashExecuted {
+            call_id,
+            command,
+            exit_code,
+            timed_out,
+        } => (
+            "bash_executed",
+            json!({"call_id": call_id, "command": clip(command), "exit_code": exit_code, "timed_out": timed_out}),
+        ),
+        AgentEvent::AgentCompleted {
+            cause,
+            turns,
+            usage,
+            ..
+        } => (
+            "agent_completed",
+            json!({"cause": cause, "turns": turns, "usage": usage}),
+        ),
+        AgentEvent::AgentFailed { error } => ("agent_failed", json!({"error": clip(error)})),
+        AgentEvent::TextDelta { .. }
+        | AgentEvent::ThinkingDelta { .. }
+        | AgentEvent::ToolCallStarted { .. } => return None,
+    })
+}
+
+/// Everything a run stores, opened once at its start.
+pub struct RunState {
+    pub db: Arc<Db>,
+    pub session: RunSession,
+    pub audit: AuditRecorder,
+    pub secrets: Vec<String>,
+}
+
+/// Opens the database, picks the session, and starts the audit recorder.
+pub fn open_run(
+    cli: &Cli,
+    config: &Config,
+    project: &Project,
+    env: &Env,
+    provider: &str,
+    model: &str,
+    api_key: Option<String>,
+) -> Result<RunState> {
+    let db = open_db(env)?;
+    let session = start_session(&db, cli, project, provider, model)?;
+    let secrets = known_secrets(config, env, api_key);
+    let audit = AuditRecorder::new(AuditLog::new(db.clone(), audit_redaction(secrets.clone())));
+    Ok(RunState {
+        db,
+        session,
+        audit,
+        secrets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cuervo_domain::{ContentBlock, ToolCall};
+
+    #[test]
+    fn a_trailing_unanswered_call_gets_an_error_result() {
+        let call = Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::ToolUse(ToolCall {
+                id: "c1".into(),
+                name: "bash".into(),
+                input: json!({"command": "make"}),
+            })],
+        };
+        let results = unanswered_calls(&[Message::user("hi"), call.clone()]).unwrap();
+        assert_eq!(results.len(), 1);
+        assert!(results[0].is_error);
+        let answered = [call, Message::tool_results(results)];
+        assert!(cuervo_domain::check_tool_pairing(&answered).is_ok());
+        assert!(unanswered_calls(&[Message::user("hi")]).is_none());
+    }
+
+    #[test]
+    fn audit_keeps_actions_not_deltas() {
+        assert!(audit_payload(&AgentEvent::TextDelta { text: "x".into() }).is_none());
+        let (kind, payload) = audit_payload(&AgentEvent::BashExecuted {
+            call_id: "c".into(),
+            command: "ls".into(),
+            exit_code: Some(0),
+            timed_out: false,
+        })
+        .unwrap();
+        assert_eq!(kind, "bash_executed");
+        assert_eq!(payload["command"], "ls");
+        let long = "x".repeat(AUDIT_STRING_LIMIT + 10);
+        assert!(clip(&long).as_str().unwrap().contains("bytes in all"));
+    }
+
+    #[test]
+    fn audit_redaction_hides_pii_and_known_keys() {
+        let redact = audit_redaction(vec!["plain-looking-key-42".into()]);
+        let out = redact("mail bob@example.com with plain-looking-key-42");
+        assert!(!out.contains("bob@example.com"), "{out}");
+        assert!(!out.contains("plain-looking-key-42"), "{out}");
+    }
+}
