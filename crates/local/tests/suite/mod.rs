@@ -1,0 +1,6 @@
+mod chat;
+mod common;
+mod embed;
+mod hub;
+mod store;
+mod template;
