@@ -76,6 +76,8 @@ pub enum Command {
         action: ConfigAction,
     },
     // Fast-layer subcommands: one variant each.
+    /// List, import, pull, remove or test models (local ones run offline, with no key).
+    Models(crate::commands::models::ModelsArgs),
     /// List, show, export or delete stored sessions.
     Sessions(crate::commands::sessions::SessionsArgs),
     /// Check or read the tamper-evident audit log.

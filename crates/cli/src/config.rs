@@ -143,6 +143,9 @@ pub enum ProviderKind {
     Gemini,
     /// Ollama's native API (a local server; no key).
     Ollama,
+    /// Models run in-process on this machine (GGUF chat, sentence-transformers
+    /// embeddings) from the local model store: offline, no key.
+    Local,
 }
 
 /// Which OpenAI API a provider of kind `openai` speaks.

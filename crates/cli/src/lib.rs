@@ -47,9 +47,12 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
         Some(Command::Symbols(args)) => return commands::symbols::run(args),
         Some(Command::Grep(args)) => return commands::grep::run(args),
         Some(Command::Files(args)) => return commands::files::run(args),
-        None => {}
+        Some(Command::Models(_)) | None => {}
     }
     let (config, _) = setup::effective_config(&cli, &project, env)?;
+    if let Some(Command::Models(args)) = &cli.command {
+        return commands::models::run(args, &cli, &config, env).await;
+    }
     let prompt = match &cli.prompt {
         Some(flag) => Some(headless::read_prompt(flag)?),
         None if !std::io::stdin().is_terminal() => Some(headless::read_prompt("-")?),

@@ -204,6 +204,7 @@ pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelP
         },
         ProviderKind::Gemini => WireKind::Gemini,
         ProviderKind::Ollama => WireKind::Ollama,
+        ProviderKind::Local => return local_provider(p),
     };
     let base_url = p
         .base_url
@@ -241,6 +242,24 @@ pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelP
     settings.request_timeout = Duration::from_secs(p.request_timeout_secs);
     settings.idle_timeout = Duration::from_secs(p.idle_timeout_secs);
     Ok(build_provider(settings)?)
+}
+
+/// Models on this machine: names resolve through the model store under the XDG data dir
+/// (`cuervo models import|pull`), or are paths to a GGUF file.
+fn local_provider(p: &config::ProviderConfig) -> Result<Arc<dyn ModelProvider>> {
+    let store =
+        cuervo_local::ModelStore::open_default().context("cannot open the local model store")?;
+    // Small local models answer far better greedily; `temperature` in the config (sent
+    // with each request) still turns sampling on.
+    let options = cuervo_local::LocalOptions {
+        embedding_model: p.embedding_model.clone(),
+        default_temperature: 0.0,
+        ..cuervo_local::LocalOptions::default()
+    };
+    Ok(Arc::new(cuervo_local::LocalProvider::new(
+        Some(store),
+        options,
+    )))
 }
 
 /// Everything assembled for one run.
@@ -361,7 +380,7 @@ mod tests {
     fn unknown_provider_lists_the_known_ones() {
         let err = resolve(&["--provider", "nope"]).unwrap_err().to_string();
         assert!(
-            err.contains("anthropic, deepseek, gemini, ollama, openai"),
+            err.contains("anthropic, deepseek, gemini, local, ollama, openai"),
             "{err}"
         );
     }

@@ -1,9 +1,11 @@
-//! Subcommands that expose the fast layer (`cuervo grep`, `files`, `symbols`, `tokens`,
-//! `pii`). Each lives in its own module with its clap `Args` and a `run` function.
+//! Subcommands beside the agent itself: the fast layer (`grep`, `files`, `symbols`,
+//! `tokens`, `pii`), stored state (`sessions`, `audit`, `auth`) and `models`. Each lives
+//! in its own module with its clap `Args` and a `run` function.
 pub mod audit;
 pub mod auth;
 pub mod files;
 pub mod grep;
+pub mod models;
 pub mod pii;
 pub mod sessions;
 pub mod symbols;

@@ -6,6 +6,7 @@ mod crash;
 mod e2e;
 mod faults;
 mod interactive;
+mod local;
 mod scan_cmd;
 mod sessions;
 mod symbols_cmd;

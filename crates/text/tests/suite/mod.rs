@@ -1,5 +1,5 @@
 // Each module owner adds its own line here.
-mod scan;
-mod tokens;
-mod syntax;
 mod pii;
+mod scan;
+mod syntax;
+mod tokens;

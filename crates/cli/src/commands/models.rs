@@ -1,0 +1,259 @@
+//! `cuervo models`: the ManageModels use case — what models there are, local ones added
+//! and removed, and a quick live test of any model.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use cuervo_domain::{Message, ModelChunk, ModelProvider, ModelRequest};
+use cuervo_local::{HubClient, ImportMode, ModelStore};
+use futures::StreamExt;
+
+use crate::args::Cli;
+use crate::config::{Config, ProviderKind};
+use crate::setup::{self, Env};
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub action: ModelsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// Configured providers with their default models, and the local models installed.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a local GGUF file (chat) or sentence-transformers directory (embeddings).
+    Import {
+        path: PathBuf,
+        /// Name to use in `--model` (default: derived from the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Copy the model into the store instead of linking to it.
+        #[arg(long)]
+        copy: bool,
+    },
+    /// Download a model from the Hugging Face hub: `OWNER/NAME[:FILE]`.
+    Pull {
+        spec: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a local model from the store (an imported link's target is kept).
+    Remove { name: String },
+    /// Send a tiny request to a model and report latency, time to first token and
+    /// tokens/s. MODEL is `provider/model`, a model name, or a local model's name.
+    Test { model: String },
+}
+
+pub async fn run(args: &ModelsArgs, cli: &Cli, config: &Config, env: &Env) -> Result<ExitCode> {
+    match &args.action {
+        ModelsAction::List { json } => list(config, env, *json),
+        ModelsAction::Import { path, name, copy } => {
+            let store = ModelStore::open_default()?;
+            let mode = if *copy {
+                ImportMode::Copy
+            } else {
+                ImportMode::Symlink
+            };
+            let entry = store.import(path, name.as_deref(), mode)?;
+            println!(
+                "imported {} ({}, {}): use it with --provider local --model {}",
+                entry.name,
+                entry.kind,
+                human_size(entry.size),
+                entry.name
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsAction::Pull { spec, name } => {
+            let store = ModelStore::open_default()?;
+            let hub = HubClient::from_env();
+            let mut last = Instant::now();
+            let mut report = |p: &cuervo_local::Progress| {
+                if last.elapsed().as_millis() >= 250 || p.total == Some(p.downloaded) {
+                    last = Instant::now();
+                    let total = p.total.map(human_size).unwrap_or_else(|| "?".into());
+                    eprint!("\r{}: {} / {}   ", p.file, human_size(p.downloaded), total);
+                    let _ = std::io::stderr().flush();
+                }
+            };
+            let entry = store.pull(spec, &hub, name.as_deref(), &mut report).await?;
+            eprintln!();
+            println!(
+                "pulled {} ({}, sha256 {})",
+                entry.name,
+                human_size(entry.size),
+                &entry.sha256[..12.min(entry.sha256.len())]
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsAction::Remove { name } => {
+            let entry = ModelStore::open_default()?.remove(name)?;
+            println!("removed {}", entry.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsAction::Test { model } => test(model, cli, config, env).await,
+    }
+}
+
+fn list(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
+    let mut rows = Vec::new();
+    for (name, provider) in &config.providers {
+        if provider.kind == ProviderKind::Local {
+            continue;
+        }
+        let key = match provider.api_key_env.as_deref() {
+            None => "no key needed".to_owned(),
+            Some(var) if setup::api_key(config, name, env).is_some() => format!("key set ({var})"),
+            Some(var) => format!("no key ({var})"),
+        };
+        let model = provider.model.clone().unwrap_or_default();
+        let caps = setup::provider(config, name, env)
+            .ok()
+            .map(|p| p.capabilities(&model));
+        let price = cuervo_providers::pricing::price(&model);
+        rows.push(serde_json::json!({
+            "provider": name, "model": model, "status": key,
+            "context_window": caps.as_ref().map(|c| c.context_window),
+            "tools": caps.as_ref().map(|c| c.tools),
+            "vision": caps.as_ref().map(|c| c.vision),
+            "thinking": caps.as_ref().map(|c| c.thinking),
+            "usd_per_mtok_in_out": price.map(|p| [p.input, p.output]),
+        }));
+    }
+    let local = ModelStore::open_default()
+        .and_then(|s| s.list())
+        .unwrap_or_default();
+    for entry in &local {
+        rows.push(serde_json::json!({
+            "provider": "local", "model": entry.name, "status": format!("installed ({})", entry.kind),
+            "size": entry.size, "path": entry.path,
+            "usd_per_mtok_in_out": [0.0, 0.0],
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<10} {:<28} {:<28} {:>9}  {:<22} price in/out per Mtok",
+        "PROVIDER", "MODEL", "STATUS", "CONTEXT", "CAPABILITIES"
+    );
+    for row in &rows {
+        let s = |k: &str| row[k].as_str().unwrap_or("").to_owned();
+        let caps = ["tools", "vision", "thinking"]
+            .into_iter()
+            .filter(|k| row[*k].as_bool() == Some(true))
+            .collect::<Vec<_>>()
+            .join(",");
+        let context = row["context_window"]
+            .as_u64()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "—".into());
+        let price = match row["usd_per_mtok_in_out"].as_array() {
+            Some(p) => format!("${} / ${}", p[0], p[1]),
+            None => "unknown".into(),
+        };
+        println!(
+            "{:<10} {:<28} {:<28} {:>9}  {:<22} {price}",
+            s("provider"),
+            s("model"),
+            s("status"),
+            context,
+            caps
+        );
+    }
+    if local.is_empty() {
+        println!(
+            "\nNo local models yet: `cuervo models import FILE.gguf` or `cuervo models pull OWNER/NAME`."
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A tiny streamed request: how long until the first token, and how fast after that.
+async fn test(model: &str, cli: &Cli, config: &Config, env: &Env) -> Result<ExitCode> {
+    let mut config = config.clone();
+    config.model = Some(model.to_owned());
+    let is_local = cli.provider.is_none()
+        && ModelStore::open_default()
+            .and_then(|s| s.get(model))
+            .ok()
+            .flatten()
+            .is_some();
+    let (provider_name, model) = if is_local {
+        config.provider = "local".into();
+        ("local".to_owned(), model.to_owned())
+    } else {
+        setup::resolve_model(&config, cli)?
+    };
+    let provider: Arc<dyn ModelProvider> = setup::provider(&config, &provider_name, env)?;
+    let request = ModelRequest {
+        model: model.clone(),
+        system: None,
+        messages: vec![Message::user("Reply with the single word: ready")],
+        tools: Vec::new(),
+        max_tokens: 16,
+        temperature: Some(0.0),
+        stream: true,
+        thinking_budget: None,
+    };
+    let started = Instant::now();
+    let mut first_token = None;
+    let mut text = String::new();
+    let mut usage = cuervo_domain::Usage::default();
+    let mut stream = provider.invoke(request);
+    while let Some(chunk) = stream.next().await {
+        match chunk.with_context(|| format!("{provider_name}/{model} failed"))? {
+            ModelChunk::Text { text: t } => {
+                first_token.get_or_insert_with(|| started.elapsed());
+                text.push_str(&t);
+            }
+            ModelChunk::Usage { usage: u } => usage.merge(&u),
+            _ => {}
+        }
+    }
+    let total = started.elapsed();
+    let ttft = first_token.unwrap_or(total);
+    let generating = total.saturating_sub(ttft).as_secs_f64();
+    let rate = if usage.output_tokens > 1 && generating > 0.0 {
+        format!(
+            "{:.1} tokens/s",
+            (usage.output_tokens - 1) as f64 / generating
+        )
+    } else {
+        "—".into()
+    };
+    println!("{provider_name}/{model}: {:?}", text.trim());
+    println!(
+        "  latency {:.0} ms · first token {:.0} ms · {rate} · {} in / {} out tokens",
+        total.as_secs_f64() * 1000.0,
+        ttft.as_secs_f64() * 1000.0,
+        usage.input_tokens,
+        usage.output_tokens
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
