@@ -15,6 +15,7 @@ pub mod audit;
 pub mod db;
 pub mod error;
 pub mod migrate;
+pub mod registry;
 pub mod secrets;
 pub mod sessions;
 
@@ -24,6 +25,7 @@ use std::sync::Arc;
 pub use audit::{AuditEntry, AuditLog, Breach, BreachKind, Verification};
 pub use db::Db;
 pub use error::{Error, Result};
+pub use registry::RegisteredModel;
 pub use secrets::{Credentials, KeyLocation, Saved};
 pub use sessions::{CostTotal, SessionInfo, SqliteSessionRepository, StoredMessage, scrub_secrets};
 

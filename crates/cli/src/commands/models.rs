@@ -15,7 +15,7 @@ use futures::StreamExt;
 
 use crate::args::Cli;
 use crate::config::{Config, ProviderKind};
-use crate::setup::{self, Env};
+use crate::setup::{self, Env, state};
 
 #[derive(Debug, Args)]
 pub struct ModelsArgs {
@@ -46,8 +46,14 @@ pub enum ModelsAction {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Remove a local model from the store (an imported link's target is kept).
+    /// Add a provider's model to the registry, e.g. `openai/gpt-5-mini`, so `list` shows
+    /// it with its capabilities and price.
+    Add { model: String },
+    /// Remove a local model from the store (an imported link's target is kept), or an
+    /// added `provider/model` from the registry.
     Remove { name: String },
+    /// Make MODEL the default: writes `provider` and `model` to the user config file.
+    Default { model: String },
     /// Send a tiny request to a model and report latency, time to first token and
     /// tokens/s. MODEL is `provider/model`, a model name, or a local model's name.
     Test { model: String },
@@ -95,11 +101,20 @@ pub async fn run(args: &ModelsArgs, cli: &Cli, config: &Config, env: &Env) -> Re
             );
             Ok(ExitCode::SUCCESS)
         }
+        ModelsAction::Add { model } => add(model, config, env),
         ModelsAction::Remove { name } => {
-            let entry = ModelStore::open_default()?.remove(name)?;
-            println!("removed {}", entry.name);
+            let store = ModelStore::open_default()?;
+            if store.get(name)?.is_some() {
+                let entry = store.remove(name)?;
+                println!("removed local model {}", entry.name);
+            } else if state::open_db(env)?.unregister_model(name)? {
+                println!("removed {name} from the registry");
+            } else {
+                anyhow::bail!("no local or added model `{name}`: see `cuervo models list`");
+            }
             Ok(ExitCode::SUCCESS)
         }
+        ModelsAction::Default { model } => set_default(model, cli, config, env),
         ModelsAction::Test { model } => test(model, cli, config, env).await,
     }
 }
@@ -126,6 +141,16 @@ fn list(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
             "tools": caps.as_ref().map(|c| c.tools),
             "vision": caps.as_ref().map(|c| c.vision),
             "thinking": caps.as_ref().map(|c| c.thinking),
+            "usd_per_mtok_in_out": price.map(|p| [p.input, p.output]),
+        }));
+    }
+    for added in state::open_db(env)?.registered_models()? {
+        let caps = |k: &str| added.capabilities.as_ref().and_then(|c| c.get(k).cloned());
+        let price = cuervo_providers::pricing::price(&added.name);
+        rows.push(serde_json::json!({
+            "provider": added.provider, "model": added.name, "status": "added",
+            "context_window": caps("context_window"), "tools": caps("tools"),
+            "vision": caps("vision"), "thinking": caps("thinking"),
             "usd_per_mtok_in_out": price.map(|p| [p.input, p.output]),
         }));
     }
@@ -240,6 +265,80 @@ async fn test(model: &str, cli: &Cli, config: &Config, env: &Env) -> Result<Exit
         usage.input_tokens,
         usage.output_tokens
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cuervo models add provider/model`: records it with the capabilities the provider
+/// knows for it.
+fn add(model: &str, config: &Config, env: &Env) -> Result<ExitCode> {
+    let Some((provider_name, name)) = model
+        .split_once('/')
+        .filter(|(p, n)| !p.is_empty() && !n.is_empty())
+    else {
+        anyhow::bail!("give the model as PROVIDER/MODEL, e.g. openai/gpt-5-mini");
+    };
+    if !config.providers.contains_key(provider_name) {
+        let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "unknown provider `{provider_name}`; configured providers: {}",
+            known.join(", ")
+        );
+    }
+    let caps = setup::provider(config, provider_name, env)?.capabilities(name);
+    let added = state::open_db(env)?.register_model(
+        provider_name,
+        name,
+        Some(&serde_json::to_value(&caps)?),
+    )?;
+    println!(
+        "added {} (context {}, tools {}): use it with --model {}",
+        added.id, caps.context_window, caps.tools, added.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cuervo models default MODEL`: sets `provider` and `model` in the user config file,
+/// keeping its other keys (comments in that file are not kept).
+fn set_default(model: &str, cli: &Cli, config: &Config, env: &Env) -> Result<ExitCode> {
+    let mut probe = config.clone();
+    probe.model = Some(model.to_owned());
+    let is_local = ModelStore::open_default()
+        .and_then(|s| s.get(model))
+        .ok()
+        .flatten()
+        .is_some();
+    let (provider, model) = if is_local {
+        ("local".to_owned(), model.to_owned())
+    } else {
+        setup::resolve_model(&probe, cli)?
+    };
+    let path = crate::config::ConfigPaths::new(std::path::Path::new("."), env)
+        .user
+        .context("neither XDG_CONFIG_HOME nor HOME is set: there is no user config file")?;
+    let mut doc: serde_norway::Value = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_norway::from_str(&text)
+            .with_context(|| format!("cannot parse {}", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            serde_norway::Value::Mapping(Default::default())
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if doc.is_null() {
+        doc = serde_norway::Value::Mapping(Default::default());
+    }
+    let map = doc
+        .as_mapping_mut()
+        .with_context(|| format!("{} is not a mapping of keys", path.display()))?;
+    map.insert("provider".into(), provider.clone().into());
+    map.insert("model".into(), model.clone().into());
+    let text = serde_norway::to_string(&doc)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("yml.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
+    println!("default model: {provider}/{model} (in {})", path.display());
     Ok(ExitCode::SUCCESS)
 }
 

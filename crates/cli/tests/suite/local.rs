@@ -82,3 +82,63 @@ async fn an_unknown_local_model_says_how_to_get_one() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("smollm2"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_add_list_default_and_remove() {
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .cuervo(&[], &["models", "add", "openai/gpt-5-mini"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = sandbox.cuervo(&[], &["models", "list", "--json"]).await;
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON rows");
+    let added = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["model"] == "gpt-5-mini")
+        .unwrap_or_else(|| panic!("the added model is listed: {rows}"));
+    assert_eq!(added["provider"], "openai");
+    assert_eq!(added["status"], "added");
+    assert!(
+        added["context_window"].as_u64().is_some_and(|c| c > 0),
+        "{added}"
+    );
+
+    let out = sandbox.cuervo(&[], &["models", "add", "nowhere/x"]).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("unknown provider `nowhere`"),
+        "{}",
+        out.stderr
+    );
+
+    sandbox.home.write_config("max_turns: 7\n");
+    let out = sandbox
+        .cuervo(&[], &["models", "default", "gpt-5-mini"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = sandbox.cuervo(&[], &["config", "show"]).await;
+    assert!(out.stdout.contains("provider: openai"), "{}", out.stdout);
+    assert!(out.stdout.contains("model: gpt-5-mini"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("max_turns: 7"),
+        "other user settings are kept: {}",
+        out.stdout
+    );
+
+    let out = sandbox
+        .cuervo(&[], &["models", "remove", "openai/gpt-5-mini"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = sandbox.cuervo(&[], &["models", "list", "--json"]).await;
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON rows");
+    assert!(
+        !rows
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|r| r["status"] == "added"),
+        "{rows}"
+    );
+}
