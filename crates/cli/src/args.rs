@@ -36,6 +36,11 @@ pub struct Cli {
     #[arg(long = "disallow-tools", value_name = "RULES", value_parser = parse_rules, global = true)]
     pub disallow_tools: Vec<Vec<PermissionRule>>,
 
+    /// Attach an image (.png, .jpg, .gif, .webp) to the prompt; repeat for several. The
+    /// model must accept images (most current Claude, GPT and Gemini models do).
+    #[arg(long = "image", value_name = "PATH")]
+    pub images: Vec<std::path::PathBuf>,
+
     /// Most model calls before Cuervo stops.
     #[arg(long, global = true)]
     pub max_turns: Option<u32>,

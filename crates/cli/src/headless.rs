@@ -55,6 +55,11 @@ pub async fn run(
     prompt: String,
     env: &Env,
 ) -> Result<ExitCode> {
+    // Attachments first: a bad path must fail before anything is stored or sent.
+    let mut message = cuervo_domain::Message::user(prompt);
+    for path in &cli.images {
+        message.content.push(crate::attach::image_block(path)?);
+    }
     let mut assembled = setup::assemble(
         config,
         cli,
@@ -101,7 +106,7 @@ pub async fn run(
     let session_ref = &mut session;
     let run = async move {
         let tx = tx;
-        agent.run(session_ref, &prompt, &tx, &cancel).await
+        agent.run_message(session_ref, message, &tx, &cancel).await
     };
     let render = async {
         while let Some(event) = rx.recv().await {

@@ -2,6 +2,7 @@
 //! can reach it.
 
 pub mod args;
+pub mod attach;
 pub mod clock;
 pub mod commands;
 pub mod config;

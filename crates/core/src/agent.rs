@@ -167,7 +167,19 @@ impl Agent {
         events: &Events,
         cancel: &CancellationToken,
     ) -> Result<RunOutcome> {
-        self.commit(session, Message::user(prompt), None).await;
+        self.run_message(session, Message::user(prompt), events, cancel)
+            .await
+    }
+
+    /// Like [`Agent::run`], for a user message with more than text (attached images).
+    pub async fn run_message(
+        &self,
+        session: &mut Session,
+        message: Message,
+        events: &Events,
+        cancel: &CancellationToken,
+    ) -> Result<RunOutcome> {
+        self.commit(session, message, None).await;
         emit(
             events,
             AgentEvent::AgentStarted {

@@ -248,3 +248,42 @@ async fn prompt_can_come_from_stdin_flag_dash() {
     assert!(out.stderr.contains("prompt is empty"), "{}", out.stderr);
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attached_image_reaches_the_model_in_both_wire_formats() {
+    for wire in Wire::ALL {
+        let sandbox = Sandbox::new();
+        std::fs::write(sandbox.path("shot.png"), [0x89, b'P', b'N', b'G']).expect("png");
+        let server = mock(Script::new(vec![Turn::text("A tiny PNG.")])).await;
+        let out = sandbox
+            .cuervo(
+                &wire.env(&server),
+                &["-p", "what is this?", "--image", "shot.png"],
+            )
+            .await;
+        assert_eq!(out.code, 0, "{wire:?}: {}", out.stderr);
+        let sent = server.requests()[0].messages();
+        let image = sent[0].content.iter().find_map(|b| match b {
+            cuervo_domain::ContentBlock::Image {
+                media_type,
+                data_base64,
+            } => Some((media_type.clone(), data_base64.clone())),
+            _ => None,
+        });
+        assert_eq!(
+            image,
+            Some(("image/png".into(), "iVBORw==".into())),
+            "{wire:?}"
+        );
+        assert_eq!(sent[0].text(), "what is this?");
+    }
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .cuervo(&[], &["-p", "x", "--image", "notes.txt"])
+        .await;
+    assert_eq!(
+        out.code, 2,
+        "a file that is not an image is a usage error: {}",
+        out.stderr
+    );
+}
