@@ -14,7 +14,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -326,6 +326,25 @@ struct Incoming {
     body: Bytes,
 }
 
+/// Every model route takes the whole request; extracting it in one place keeps the
+/// handlers to what differs between them (the wire format).
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Incoming {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, _state: &S) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()).into_response())?;
+        Ok(Incoming {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
 impl Incoming {
     fn record(&self, format: WireFormat) -> RecordedRequest {
         let body = serde_json::from_slice::<Value>(&self.body)
@@ -349,67 +368,19 @@ impl Incoming {
     }
 }
 
-async fn anthropic_messages(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        uri,
-        headers,
-        body,
-    };
+async fn anthropic_messages(State(shared): State<Arc<Shared>>, incoming: Incoming) -> Response {
     model_request(&shared, WireFormat::Anthropic, incoming)
 }
 
-async fn openai_chat(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        uri,
-        headers,
-        body,
-    };
+async fn openai_chat(State(shared): State<Arc<Shared>>, incoming: Incoming) -> Response {
     model_request(&shared, WireFormat::OpenAiChat, incoming)
 }
 
-async fn openai_responses(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        uri,
-        headers,
-        body,
-    };
+async fn openai_responses(State(shared): State<Arc<Shared>>, incoming: Incoming) -> Response {
     model_request(&shared, WireFormat::OpenAiResponses, incoming)
 }
 
-async fn gemini_call(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        uri,
-        headers,
-        body,
-    };
+async fn gemini_call(State(shared): State<Arc<Shared>>, incoming: Incoming) -> Response {
     let call = gemini::path_model(incoming.uri.path()).map(|(_, call)| call.to_string());
     match call.as_deref() {
         Some("generateContent" | "streamGenerateContent") => {
@@ -420,19 +391,7 @@ async fn gemini_call(
     }
 }
 
-async fn ollama_chat(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        uri,
-        headers,
-        body,
-    };
+async fn ollama_chat(State(shared): State<Arc<Shared>>, incoming: Incoming) -> Response {
     model_request(&shared, WireFormat::Ollama, incoming)
 }
 
@@ -464,19 +423,7 @@ fn side_request(
         .map_err(|e| ApiError::new(400, format!("the request body is not valid JSON: {e}")))
 }
 
-async fn openai_embeddings(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        uri,
-        headers,
-        body,
-    };
+async fn openai_embeddings(State(shared): State<Arc<Shared>>, incoming: Incoming) -> Response {
     let format = WireFormat::OpenAiChat;
     let body = match side_request(&shared, format, &incoming) {
         Ok(body) => body,
@@ -546,19 +493,7 @@ async fn ollama_version() -> Response {
     json_response(StatusCode::OK, &json!({"version": "0.12.6"}))
 }
 
-async fn ollama_show(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        uri,
-        headers,
-        body,
-    };
+async fn ollama_show(State(shared): State<Arc<Shared>>, incoming: Incoming) -> Response {
     let body = match side_request(&shared, WireFormat::Ollama, &incoming) {
         Ok(body) => body,
         Err(e) => return error_response(WireFormat::Ollama, &e),
@@ -578,19 +513,7 @@ async fn ollama_show(
     }
 }
 
-async fn ollama_embed(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        uri,
-        headers,
-        body,
-    };
+async fn ollama_embed(State(shared): State<Arc<Shared>>, incoming: Incoming) -> Response {
     let body = match side_request(&shared, WireFormat::Ollama, &incoming) {
         Ok(body) => body,
         Err(e) => return error_response(WireFormat::Ollama, &e),
