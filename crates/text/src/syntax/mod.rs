@@ -42,6 +42,7 @@
 //! files on rayon's pool.
 
 mod chunk;
+pub mod highlight;
 mod language;
 mod parallel;
 mod symbols;
@@ -49,6 +50,7 @@ mod symbols;
 use std::path::PathBuf;
 
 pub use chunk::{Chunk, ChunkKind, ChunkOptions, chunk, chunk_source};
+pub use highlight::{HighlightKind, HighlightSpan, highlight, language_for_fence};
 pub use language::{Language, detect_language};
 pub use parallel::{
     FileChunks, FileSymbols, chunk_files_parallel, parse_files_parallel, read_source, source_files,
