@@ -148,6 +148,22 @@ impl Agent {
         &self.config
     }
 
+    /// The model provider this agent calls (for prices and capabilities).
+    pub fn provider(&self) -> &Arc<dyn ModelProvider> {
+        &self.provider
+    }
+
+    /// The tool definitions sent with every request (what `/context` counts).
+    pub fn tool_specs(&self) -> Vec<cuervo_domain::ToolSpec> {
+        self.tools.specs()
+    }
+
+    /// Replaces the permission policy, e.g. when the user switches mode mid-session or a
+    /// new agent (another model) takes over the rules granted so far.
+    pub fn set_policy(&self, policy: PermissionPolicy) {
+        *self.policy.lock().unwrap_or_else(PoisonError::into_inner) = policy;
+    }
+
     /// The policy as it stands, including rules granted with "allow always".
     pub fn policy(&self) -> PermissionPolicy {
         self.policy
@@ -302,10 +318,15 @@ impl Agent {
     }
 
     fn request(&self, session: &Session) -> ModelRequest {
+        self.request_for(session.messages.clone())
+    }
+
+    /// A request for `messages` with this agent's model, system prompt and tools.
+    pub(crate) fn request_for(&self, messages: Vec<Message>) -> ModelRequest {
         ModelRequest {
             model: self.config.model.clone(),
             system: self.config.system_prompt.clone(),
-            messages: session.messages.clone(),
+            messages,
             tools: self.tools.specs(),
             max_tokens: self.config.max_tokens,
             temperature: self.config.temperature,

@@ -13,12 +13,14 @@
 
 pub mod agent;
 pub mod approval;
+pub mod compact;
 pub mod error;
 pub mod prompt;
 pub mod registry;
 
 pub use agent::{Agent, AgentConfig, RunOutcome};
 pub use approval::HeadlessApprover;
+pub use compact::{Compaction, compacted_messages};
 pub use error::{AgentError, Result};
 pub use prompt::{SystemPromptInputs, build_system_prompt};
 pub use registry::ToolRegistry;

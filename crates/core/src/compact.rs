@@ -1,0 +1,131 @@
+//! Compaction: replacing the older part of a conversation with a summary the model writes,
+//! so a long session keeps working inside the context window.
+//!
+//! The summary is asked of the session's own model with the whole conversation, the same
+//! system prompt and the same tool definitions (providers refuse tool calls in a history
+//! sent without tools), and an instruction not to call any. The conversation then restarts
+//! from two messages: the summary as the user's message and a short acknowledgement, a
+//! shape every provider accepts.
+
+use cuervo_domain::{
+    ContentBlock, Message, ModelChunk, ModelError, ModelErrorKind, ModelRequest, Role, Usage,
+};
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::Agent;
+
+/// What the model is asked to write. Kept close to what a person handing over work would
+/// write, because the next turns depend on nothing else.
+pub const SUMMARY_INSTRUCTION: &str = "Summarise this conversation so that the work can go on \
+from the summary alone; the earlier messages will be dropped. Do not call any tool. Include: \
+the user's goals and every explicit request or preference; decisions made and why; files \
+read, created or changed (with paths) and what changed; commands run and their outcomes; \
+errors met and how they were fixed; what is done, what is in progress, and the next step. \
+Be specific and concise; use short markdown sections.";
+
+/// The frame put around a summary when it becomes the first message.
+const SUMMARY_FRAME: &str = "This session continues an earlier conversation that was compacted \
+to save context. Summary of everything before this point:";
+
+/// A finished summary and what writing it cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compaction {
+    pub summary: String,
+    pub usage: Usage,
+    /// How many messages the summary replaces.
+    pub replaced: usize,
+}
+
+impl Agent {
+    /// Asks the model for a summary of `messages`; `instructions` (the user's words after
+    /// `/compact`) say what to focus on. Nothing in the session changes here: the caller
+    /// decides what to do with the summary, so a failed call loses nothing.
+    pub async fn summarise(
+        &self,
+        messages: &[Message],
+        instructions: Option<&str>,
+        cancel: &CancellationToken,
+    ) -> Result<Compaction, ModelError> {
+        let mut ask = SUMMARY_INSTRUCTION.to_owned();
+        if let Some(extra) = instructions.map(str::trim).filter(|s| !s.is_empty()) {
+            ask.push_str("\nThe user asks you to focus on: ");
+            ask.push_str(extra);
+        }
+        let mut history = messages.to_vec();
+        // Two user messages in a row are refused by some providers: add the request to a
+        // trailing user message (tool results) instead.
+        match history.last_mut() {
+            Some(last) if last.role == Role::User => {
+                last.content.push(ContentBlock::Text { text: ask });
+            }
+            _ => history.push(Message::user(ask)),
+        }
+        let mut request: ModelRequest = self.request_for(history);
+        request.stream = true;
+        let mut stream = self.provider().invoke(request);
+        let mut summary = String::new();
+        let mut usage = Usage::default();
+        let mut stopped = false;
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = cancel.cancelled() => {
+                    return Err(ModelError::new(
+                        self.provider().name(),
+                        ModelErrorKind::Cancelled,
+                        "compaction cancelled; the conversation is unchanged",
+                    ));
+                }
+                next = stream.next() => next,
+            };
+            let Some(chunk) = next else { break };
+            match chunk? {
+                ModelChunk::Text { text } => summary.push_str(&text),
+                ModelChunk::Usage { usage: u } => usage.merge(&u),
+                ModelChunk::Stop { .. } => {
+                    stopped = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if !stopped || summary.trim().is_empty() {
+            return Err(ModelError::new(
+                self.provider().name(),
+                ModelErrorKind::StreamCut,
+                "the model did not finish a summary; the conversation is unchanged",
+            ));
+        }
+        Ok(Compaction {
+            summary: summary.trim().to_owned(),
+            usage,
+            replaced: messages.len(),
+        })
+    }
+}
+
+/// The messages a compacted conversation starts from.
+pub fn compacted_messages(summary: &str) -> Vec<Message> {
+    vec![
+        Message::user(format!("{SUMMARY_FRAME}\n\n{summary}")),
+        Message::assistant_text(
+            "Understood. I have the summary of our earlier work and will continue from it.",
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compacted_conversation_starts_with_the_user() {
+        let messages = compacted_messages("- fixed the parser");
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].role, Role::User);
+        assert!(messages[0].text().contains("- fixed the parser"));
+        assert_eq!(messages[1].role, Role::Assistant);
+        assert!(cuervo_domain::check_tool_pairing(&messages).is_ok());
+    }
+}
