@@ -8,8 +8,10 @@ pub mod commands;
 pub mod config;
 pub mod headless;
 pub mod interactive;
+pub mod log;
 pub mod render;
 pub mod setup;
+pub mod tui;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -71,7 +73,11 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
                 print!("{}", interactive::first_run_guide(&provider, &model, var));
                 return Ok(ExitCode::SUCCESS);
             }
-            interactive::run(&cli, &config, &project, env).await
+            if tui::is_supported() {
+                tui::app::run(&cli, &config, &project, env).await
+            } else {
+                interactive::run(&cli, &config, &project, env).await
+            }
         }
     }
 }
@@ -123,6 +129,7 @@ fn init_tracing(verbose: bool) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| log::LogWriter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

@@ -115,18 +115,29 @@ pub fn start_session(
         None
     };
     let Some(id) = existing else {
-        let id = SessionId(crate::clock::new_session_id());
-        db.create_session(
-            &id,
-            &project_path,
-            &json!({"provider": provider, "model": model, "cuervo": env!("CARGO_PKG_VERSION")}),
-        )?;
         return Ok(RunSession {
-            id,
+            id: new_session(db, project, provider, model)?,
             messages: Vec::new(),
             resumed: false,
         });
     };
+    load_session(db, id, project)
+}
+
+/// Creates an empty session row for this project.
+pub fn new_session(db: &Db, project: &Project, provider: &str, model: &str) -> Result<SessionId> {
+    let id = SessionId(crate::clock::new_session_id());
+    db.create_session(
+        &id,
+        &project.root.display().to_string(),
+        &json!({"provider": provider, "model": model, "cuervo": env!("CARGO_PKG_VERSION")}),
+    )?;
+    Ok(id)
+}
+
+/// Loads a stored session to continue it, answering a tool call it left unanswered.
+pub fn load_session(db: &Db, id: SessionId, project: &Project) -> Result<RunSession> {
+    let project_path = project.root.display().to_string();
     let info = db
         .session(&id)?
         .ok_or_else(|| cuervo_store::Error::SessionNotFound(id.0.clone()))?;

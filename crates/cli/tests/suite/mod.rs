@@ -10,3 +10,4 @@ mod local;
 mod scan_cmd;
 mod sessions;
 mod symbols_cmd;
+mod tui;

@@ -1,0 +1,253 @@
+//! The inline screen: finished lines go into the terminal's scrollback exactly once, and a
+//! live area under them is redrawn in place. Nothing above the live area is ever redrawn,
+//! so the terminal's own scrolling, search and copy keep working, there is no flicker of
+//! old output, and memory does not grow with the length of the session.
+//!
+//! A frame is one write: erase the live area (cursor up to its top, clear to the end of
+//! the screen), print the newly finished lines (the terminal scrolls them up on its own),
+//! print the live rows, put the cursor where the input is. Frames are wrapped in
+//! synchronized-update markers, which terminals that know them use to show the frame at
+//! once and others ignore.
+
+use std::io::{self, Write};
+
+use crossterm::cursor::{Hide, MoveToColumn, MoveUp, Show};
+use crossterm::style::{
+    Attribute, Color as TermColor, Print, ResetColor, SetAttribute, SetForegroundColor,
+};
+use crossterm::terminal::{BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate};
+use crossterm::{QueueableCommand, queue};
+
+use super::style::{Color, Line, Style};
+
+/// Where the input cursor goes within the live rows: (column, row).
+pub type Cursor = (u16, u16);
+
+pub struct Screen<W: Write> {
+    out: W,
+    width: u16,
+    height: u16,
+    /// Rows the live area took when last drawn.
+    live_rows: u16,
+    /// The cursor's row within the live area, counted from its top.
+    cursor_row: u16,
+    color: bool,
+}
+
+impl<W: Write> Screen<W> {
+    /// `color: false` (NO_COLOR, or a terminal without colours) keeps bold, dim and
+    /// reverse but drops colours.
+    pub fn new(out: W, width: u16, height: u16, color: bool) -> Self {
+        Self {
+            out,
+            width: width.max(1),
+            height: height.max(2),
+            live_rows: 0,
+            cursor_row: 0,
+            color,
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        usize::from(self.width)
+    }
+
+    pub fn height(&self) -> usize {
+        usize::from(self.height)
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.width = width.max(1);
+        self.height = height.max(2);
+    }
+
+    /// Prints `finished` into the scrollback, then draws `live` below it (cut to fit the
+    /// screen, keeping its bottom), with the cursor at `cursor` (hidden when `None`).
+    pub fn draw(
+        &mut self,
+        finished: &[Line],
+        live: &[Line],
+        cursor: Option<Cursor>,
+    ) -> io::Result<()> {
+        queue!(self.out, BeginSynchronizedUpdate, Hide)?;
+        self.erase_live()?;
+        let width = self.width();
+        for line in finished {
+            for row in line.wrap(width, 0) {
+                self.row(&row)?;
+                self.out.queue(Print("\r\n"))?;
+            }
+        }
+        let mut rows: Vec<Line> = live.iter().flat_map(|l| l.wrap(width, 0)).collect();
+        // The live area must fit on the screen, or the frame could not be erased next time.
+        let max = self.height().saturating_sub(1).max(1);
+        let mut cursor = cursor;
+        if rows.len() > max {
+            let cut = rows.len() - max;
+            rows.drain(..cut);
+            cursor = cursor.and_then(|(c, r)| r.checked_sub(cut as u16).map(|r| (c, r)));
+        }
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                self.out.queue(Print("\r\n"))?;
+            }
+            self.row(row)?;
+        }
+        self.live_rows = rows.len() as u16;
+        let last = self.live_rows.saturating_sub(1);
+        match cursor {
+            Some((col, row)) => {
+                let row = row.min(last);
+                if last > row {
+                    self.out.queue(MoveUp(last - row))?;
+                }
+                queue!(self.out, MoveToColumn(col.min(self.width - 1)), Show)?;
+                self.cursor_row = row;
+            }
+            None => self.cursor_row = last,
+        }
+        queue!(self.out, EndSynchronizedUpdate)?;
+        self.out.flush()
+    }
+
+    /// Erases the live area and leaves the cursor at its top, ready for normal output
+    /// (used on exit, so the shell prompt comes right after the conversation).
+    pub fn clear_live(&mut self) -> io::Result<()> {
+        self.erase_live()?;
+        queue!(self.out, Show)?;
+        self.out.flush()
+    }
+
+    /// Clears the visible screen (the scrollback stays) and starts the live area at the top.
+    pub fn clear_screen(&mut self) -> io::Result<()> {
+        queue!(
+            self.out,
+            Clear(ClearType::All),
+            crossterm::cursor::MoveTo(0, 0)
+        )?;
+        self.live_rows = 0;
+        self.cursor_row = 0;
+        self.out.flush()
+    }
+
+    fn erase_live(&mut self) -> io::Result<()> {
+        self.out.queue(MoveToColumn(0))?;
+        if self.cursor_row > 0 {
+            self.out.queue(MoveUp(self.cursor_row))?;
+        }
+        self.out.queue(Clear(ClearType::FromCursorDown))?;
+        self.live_rows = 0;
+        self.cursor_row = 0;
+        Ok(())
+    }
+
+    fn row(&mut self, row: &Line) -> io::Result<()> {
+        for span in &row.spans {
+            let styled = span.style != Style::PLAIN;
+            if styled {
+                self.set_style(span.style)?;
+            }
+            self.out.queue(Print(&span.text))?;
+            if styled {
+                queue!(self.out, SetAttribute(Attribute::Reset), ResetColor)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_style(&mut self, style: Style) -> io::Result<()> {
+        if let (Some(fg), true) = (style.fg, self.color) {
+            self.out.queue(SetForegroundColor(term_color(fg)))?;
+        }
+        for (on, attribute) in [
+            (style.bold, Attribute::Bold),
+            (style.dim, Attribute::Dim),
+            (style.italic, Attribute::Italic),
+            (style.underline, Attribute::Underlined),
+            (style.reverse, Attribute::Reverse),
+        ] {
+            if on {
+                self.out.queue(SetAttribute(attribute))?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+fn term_color(color: Color) -> TermColor {
+    match color {
+        Color::Red => TermColor::DarkRed,
+        Color::Green => TermColor::DarkGreen,
+        Color::Yellow => TermColor::DarkYellow,
+        Color::Blue => TermColor::DarkBlue,
+        Color::Magenta => TermColor::DarkMagenta,
+        Color::Cyan => TermColor::DarkCyan,
+        Color::Grey => TermColor::DarkGrey,
+        Color::White => TermColor::White,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds frames through a real terminal emulator and returns the visible screen.
+    fn emulate(
+        frames: &[(Vec<Line>, Vec<Line>, Option<Cursor>)],
+        color: bool,
+    ) -> (String, Vec<u8>) {
+        let mut screen = Screen::new(Vec::new(), 20, 6, color);
+        for (finished, live, cursor) in frames {
+            screen.draw(finished, live, *cursor).expect("draw");
+        }
+        let bytes = screen.into_inner();
+        let mut parser = vt100::Parser::new(6, 20, 100);
+        parser.process(&bytes);
+        (parser.screen().contents(), bytes)
+    }
+
+    fn lines(texts: &[&str]) -> Vec<Line> {
+        texts.iter().map(|t| Line::plain(*t)).collect()
+    }
+
+    #[test]
+    fn finished_lines_stay_and_the_live_area_is_replaced() {
+        let (screen, _) = emulate(
+            &[
+                (lines(&["one"]), lines(&["live a", "live b"]), None),
+                (lines(&["two"]), lines(&["live c"]), Some((2, 0))),
+            ],
+            true,
+        );
+        assert_eq!(screen.trim_end(), "one\ntwo\nlive c");
+    }
+
+    #[test]
+    fn long_lines_wrap_and_the_live_area_keeps_its_bottom() {
+        let long = "word ".repeat(8);
+        let live: Vec<Line> = (0..10).map(|i| Line::plain(format!("row {i}"))).collect();
+        let (screen, _) = emulate(&[(lines(&[long.trim_end()]), live, None)], true);
+        let rows: Vec<&str> = screen.lines().collect();
+        // 6 rows: the screen scrolled; the live area shows its last 5 rows.
+        assert_eq!(rows.last().copied(), Some("row 9"));
+        assert!(rows.contains(&"row 5"), "{screen}");
+        assert!(!rows.contains(&"row 4"), "{screen}");
+    }
+
+    #[test]
+    fn no_color_keeps_attributes_but_drops_colours() {
+        let styled = vec![Line::styled("hi", Style::fg(Color::Red).bold())];
+        let (_, with) = emulate(&[(styled.clone(), vec![], None)], true);
+        let (_, without) = emulate(&[(styled, vec![], None)], false);
+        let with = String::from_utf8_lossy(&with).into_owned();
+        let without = String::from_utf8_lossy(&without).into_owned();
+        assert!(with.contains("\u{1b}[38;5;1m"), "{with:?}");
+        assert!(!without.contains("38;5"), "{without:?}");
+        assert!(without.contains("\u{1b}[1m"), "{without:?}");
+    }
+}

@@ -1,0 +1,567 @@
+//! The interactive UI driven through a real pseudo-terminal against the mock server: what
+//! a person sees (the screen, as a terminal emulator renders it) and what the model is
+//! sent. Screens are snapshot-tested with insta.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cuervo_testkit::{Script, Step, Turn};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use serde_json::json;
+
+use super::common::{Sandbox, Wire, mock};
+
+const ROWS: u16 = 30;
+const COLS: u16 = 100;
+/// How long a screen may take to show what a test waits for (generous: CI is loaded).
+const WAIT: Duration = Duration::from_secs(60);
+
+pub struct Tty {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    master: Box<dyn MasterPty + Send>,
+    child: Box<dyn Child + Send + Sync>,
+}
+
+impl Tty {
+    pub fn spawn(sandbox: &Sandbox, env: &[(String, String)], args: &[&str]) -> Tty {
+        Tty::spawn_sized(sandbox, env, args, ROWS, COLS)
+    }
+
+    pub fn spawn_sized(
+        sandbox: &Sandbox,
+        env: &[(String, String)],
+        args: &[&str],
+        rows: u16,
+        cols: u16,
+    ) -> Tty {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cuervo"));
+        cmd.args(args);
+        cmd.cwd(sandbox.project.path());
+        cmd.env_clear();
+        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in sandbox.home.envs().into_iter().chain(env.iter().cloned()) {
+            cmd.env(k, v);
+        }
+        let child = pty.slave.spawn_command(cmd).expect("cuervo starts");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let writer = pty.master.take_writer().expect("pty writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let sink = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("parser").process(&buf[..n]);
+            }
+        });
+        Tty {
+            parser,
+            writer,
+            master: pty.master,
+            child,
+        }
+    }
+
+    /// Types text (each byte as the terminal would send it).
+    pub fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Types a line and presses Enter, one key at a time as a person would.
+    pub fn line(&mut self, text: &str) {
+        self.send(text);
+        self.send("\r");
+    }
+
+    pub fn screen(&self) -> String {
+        self.parser.lock().expect("parser").screen().contents()
+    }
+
+    /// Waits until the screen satisfies `ready`; fails with the screen if it never does.
+    pub fn wait(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            if start.elapsed() > WAIT {
+                panic!("timed out waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn wait_for(&self, needle: &str) -> String {
+        self.wait(&format!("{needle:?}"), |s| s.contains(needle))
+    }
+
+    /// Waits until the prompt is idle: the input box is shown and no spinner runs.
+    pub fn wait_idle(&self) -> String {
+        self.wait("an idle prompt", |s| {
+            s.contains("› ") && !s.contains("esc to interrupt") && s.contains(" · ctx ")
+        })
+    }
+
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        self.parser
+            .lock()
+            .expect("parser")
+            .screen_mut()
+            .set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.process_id().expect("a pid")
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub fn exit_code(&mut self) -> u32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.exit_code();
+            }
+            if start.elapsed() > WAIT {
+                let _ = self.child.kill();
+                panic!("cuervo did not exit; the screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// The screen with what changes from run to run replaced: the temporary project path,
+/// session ids and timings.
+pub fn scrub(screen: &str, sandbox: &Sandbox) -> String {
+    let project = sandbox
+        .project
+        .path()
+        .canonicalize()
+        .expect("project path")
+        .display()
+        .to_string();
+    let mut out = screen.replace(&project, "[PROJECT]");
+    out = out.replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
+    for frame in ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"] {
+        out = out.replace(frame, "⠿");
+    }
+    let mut scrubbed = String::with_capacity(out.len());
+    for line in out.lines() {
+        scrubbed.push_str(&scrub_line(line.trim_end()));
+        scrubbed.push('\n');
+    }
+    scrubbed.trim_end().to_owned()
+}
+
+fn scrub_line(line: &str) -> String {
+    // 16-hex-digit session ids.
+    let mut out = String::new();
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        let boundary = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
+        if run == 16 && boundary {
+            out.push_str("[SESSION]");
+            i += run;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    // Durations: "1.2 s".
+    let mut result = String::new();
+    let mut rest = out.as_str();
+    while let Some(pos) = rest.find(" s") {
+        let head = &rest[..pos];
+        let digits = head
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .count();
+        if digits > 0 && head[head.len() - digits..].contains('.') {
+            result.push_str(&head[..head.len() - digits]);
+            result.push_str("[T] s");
+        } else {
+            result.push_str(head);
+            result.push_str(" s");
+        }
+        rest = &rest[pos + 2..];
+    }
+    result.push_str(rest);
+    result
+}
+
+fn anthropic(server: &cuervo_testkit::MockServer) -> Vec<(String, String)> {
+    Wire::Anthropic.env(server)
+}
+
+const ANSWER: &str = "# Plan\n\nI will **tidy** the `notes.txt` file:\n\n\
+- fix the *typo*\n- keep the rest\n\n\
+| step | status |\n|---|---|\n| read | done |\n| edit | next |\n\n\
+```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_markdown_and_applies_an_approved_edit() {
+    let sandbox = Sandbox::new();
+    sandbox.write("notes.txt", "teh plan\n");
+    let server = mock(Script::new(vec![
+        Turn::steps(vec![
+            Step::text(ANSWER),
+            Step::tool_call(
+                "edit",
+                json!({"path": "notes.txt", "old_string": "teh", "new_string": "the"}),
+            ),
+        ]),
+        Turn::text("Fixed the typo in **notes.txt**."),
+    ]))
+    .await;
+    let mut tty = Tty::spawn_sized(&sandbox, &anthropic(&server), &[], 50, COLS);
+    tty.wait_idle();
+    tty.line("tidy my notes");
+    let screen = tty.wait_for("Allow edit?");
+    assert_eq!(
+        sandbox.read("notes.txt"),
+        "teh plan\n",
+        "nothing runs before the answer"
+    );
+    insta::assert_snapshot!("edit_approval", scrub(&screen, &sandbox));
+    tty.send("1");
+    tty.wait_for("Fixed the typo");
+    let screen = tty.wait_idle();
+    assert_eq!(sandbox.read("notes.txt"), "the plan\n");
+    insta::assert_snapshot!("edit_applied", scrub(&screen, &sandbox));
+    server.assert_tool_pairing();
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denying_a_command_with_feedback_tells_the_model() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![
+        Turn::tool_call("bash", json!({"command": "rm -rf build"})),
+        Turn::text("Understood, I will run make clean instead."),
+    ]))
+    .await;
+    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
+    tty.wait_idle();
+    tty.line("clean the build");
+    tty.wait_for("Allow bash?");
+    let screen = tty.screen();
+    assert!(
+        screen.contains("rm -rf build"),
+        "the command is shown: {screen}"
+    );
+    tty.send("5");
+    tty.wait_for("What should Cuervo do instead?");
+    tty.line("use make clean");
+    let screen = tty.wait_for("run make clean instead");
+    insta::assert_snapshot!("bash_denied", scrub(&screen, &sandbox));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    let told = super::common::last_tool_result(&requests[1]);
+    assert!(told.is_error);
+    assert!(told.content.contains("use make clean"), "{}", told.content);
+    tty.send("\u{3}");
+    tty.wait_for("press ctrl+c again to exit");
+    tty.send("\u{3}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+/// A long answer streamed slowly: 300 pieces, 30 ms apart (about 9 s).
+fn slow_answer() -> Turn {
+    let steps = (0..300).map(|i| Step::text(format!("word{i} "))).collect();
+    Turn::steps(steps).with_delay_ms(30)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_interrupts_a_stream_and_the_next_prompt_works() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![
+        slow_answer(),
+        Turn::text("Short answer."),
+    ]))
+    .await;
+    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
+    tty.wait_idle();
+    tty.line("write a long essay");
+    tty.wait_for("word20");
+    tty.send("\u{1b}");
+    let screen = tty.wait_for("Interrupted");
+    assert!(!screen.contains("word299"), "the stream stopped: {screen}");
+    tty.wait_idle();
+    tty.line("now briefly");
+    tty.wait_for("Short answer.");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    let texts: Vec<String> = requests[1].messages().iter().map(|m| m.text()).collect();
+    assert_eq!(
+        texts.first().map(String::as_str),
+        Some("write a long essay")
+    );
+    assert_eq!(texts.last().map(String::as_str), Some("now briefly"));
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resizing_mid_stream_rewraps_the_live_area() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![slow_answer().with_delay_ms(10)])).await;
+    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
+    tty.wait_idle();
+    tty.line("stream please");
+    tty.wait_for("word10");
+    tty.resize(24, 60);
+    tty.wait_for("word299");
+    let screen = tty.wait_idle();
+    for line in screen.lines() {
+        assert!(
+            unicode_width(line) <= 60,
+            "a row is wider than the resized terminal: {line:?}\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("after_resize", scrub(&screen, &sandbox));
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+fn unicode_width(s: &str) -> usize {
+    s.chars().count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_commands_help_cost_context_and_custom_templates() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        ".cuervo/commands/review.md",
+        "---\ndescription: review a file\n---\nReview $ARGUMENTS for bugs.\n",
+    );
+    let server = mock(Script::new(vec![
+        Turn::text("Looks fine.").with_usage(1200, 30),
+        Turn::text("## Summary\n- reviewed lib.rs").with_usage(1500, 40),
+        Turn::text("Still here."),
+    ]))
+    .await;
+    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
+    tty.wait_idle();
+    tty.line("/help");
+    let screen = tty.wait_for("/review");
+    assert!(screen.contains("review a file"), "{screen}");
+    tty.line("/review src/lib.rs");
+    tty.wait_for("Looks fine.");
+    tty.wait_idle();
+    let sent = server.requests()[0].messages()[0].text();
+    assert_eq!(sent, "Review src/lib.rs for bugs.");
+    tty.line("/cost");
+    let screen = tty.wait_for("tokens: 1,200 in · 30 out");
+    assert!(screen.contains("cost $"), "{screen}");
+    tty.line("/context");
+    tty.wait_for("Context: ");
+    let screen = tty.wait_for("free: ");
+    assert!(screen.contains("system prompt"), "{screen}");
+    tty.line("/compact");
+    tty.wait_for("Compacted 2 messages");
+    tty.wait_idle();
+    tty.line("are you there?");
+    tty.wait_for("Still here.");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    let after: Vec<String> = requests[2].messages().iter().map(|m| m.text()).collect();
+    assert_eq!(
+        after.len(),
+        3,
+        "summary, acknowledgement, new prompt: {after:?}"
+    );
+    assert!(after[0].contains("- reviewed lib.rs"), "{after:?}");
+    tty.line("/nope");
+    tty.wait_for("unknown command /nope");
+    // The unknown command is back in the input; Ctrl-C clears it.
+    tty.wait_for("› /nope");
+    tty.send("\u{3}");
+    tty.line("/exit");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_complete_and_attach_files_and_input_spans_lines() {
+    let sandbox = Sandbox::new();
+    sandbox.write("greeting.txt", "hello from the file\n");
+    sandbox.write("ignored/secret.txt", "nope\n");
+    sandbox.write(".gitignore", "ignored/\n");
+    let server = mock(Script::new(vec![
+        Turn::text("Got it."),
+        Turn::text("Two lines."),
+    ]))
+    .await;
+    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
+    tty.wait_idle();
+    tty.send("explain @gree");
+    tty.wait_for("greeting.txt");
+    tty.send("\t");
+    tty.wait_for("explain @greeting.txt");
+    tty.send("\r");
+    tty.wait_for("Got it.");
+    tty.wait_idle();
+    let sent = server.requests()[0].messages()[0].text();
+    assert!(sent.starts_with("explain @greeting.txt"), "{sent}");
+    assert!(sent.contains("hello from the file"), "{sent}");
+    // Alt-Enter and a trailing backslash both start a new line.
+    tty.send("first\u{1b}\rsecond\\");
+    tty.send("\r");
+    tty.send("third\r");
+    tty.wait_for("Two lines.");
+    let sent = server.requests()[1].messages().last().map(|m| m.text());
+    assert_eq!(sent.as_deref(), Some("first\nsecond\nthird"));
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_carries_across_sessions_and_paste_is_one_event() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![
+        Turn::text("One."),
+        Turn::text("Two."),
+        Turn::text("Three."),
+    ]))
+    .await;
+    let env = anthropic(&server);
+    {
+        let mut tty = Tty::spawn(&sandbox, &env, &[]);
+        tty.wait_idle();
+        tty.line("remember this prompt");
+        tty.wait_for("One.");
+        tty.wait_idle();
+        tty.send("\u{4}");
+        assert_eq!(tty.exit_code(), 0);
+    }
+    let mut tty = Tty::spawn(&sandbox, &env, &[]);
+    tty.wait_idle();
+    tty.send("\u{1b}[A");
+    tty.wait_for("› remember this prompt");
+    tty.send("\r");
+    tty.wait_for("Two.");
+    tty.wait_idle();
+    // A bracketed paste with newlines arrives as text, not as Enter presses.
+    let pasted: String = (0..2000).map(|i| format!("pasted line {i}\n")).collect();
+    tty.send(&format!("\u{1b}[200~{pasted}\u{1b}[201~"));
+    tty.wait_for("pasted line 1999");
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "the paste sent nothing by itself"
+    );
+    tty.send("\r");
+    tty.wait_for("Three.");
+    let sent = server.requests()[2]
+        .messages()
+        .last()
+        .map(|m| m.text())
+        .unwrap_or_default();
+    assert_eq!(sent.lines().count(), 2000);
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+/// Resident memory of a process in KiB, from `/proc`.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+/// A long answer: headings, a list, a table and a code block, about 3 KB.
+fn long_answer(n: usize) -> String {
+    let mut text = format!("## Answer {n}\n\n");
+    for i in 0..12 {
+        text.push_str(&format!(
+            "- point {i} of answer {n}, with `code` and **bold** text to render\n"
+        ));
+    }
+    text.push_str("\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n\n```rust\n");
+    for i in 0..20 {
+        text.push_str(&format!("let value_{i} = compute({i}, \"answer {n}\");\n"));
+    }
+    text.push_str(&format!("```\n\nEnd of answer {n}.\n"));
+    text
+}
+
+/// 500 turns with long answers: memory after the last turn stays within 20 MB of memory
+/// after the first, because finished output lives in the terminal's scrollback and the
+/// database, not in the UI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_500_turns_memory_stays_flat() {
+    const TURNS: usize = 500;
+    let sandbox = Sandbox::new();
+    let turns = (0..TURNS).map(|n| Turn::text(long_answer(n))).collect();
+    let server = mock(Script::new(turns)).await;
+    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
+    tty.wait_idle();
+    let pid = tty.pid();
+    let mut after_first = 0;
+    for n in 0..TURNS {
+        tty.line(&format!("question {n}"));
+        tty.wait(&format!("answer {n}"), |s| {
+            s.contains(&format!("End of answer {n}."))
+                && s.contains("ctrl+d exit")
+                && !s.contains("esc to interrupt")
+        });
+        if n == 0 {
+            after_first = rss_kib(pid);
+        }
+    }
+    let at_end = rss_kib(pid);
+    let growth = at_end.saturating_sub(after_first);
+    eprintln!(
+        "soak: RSS after turn 1 = {:.1} MB, after turn {TURNS} = {:.1} MB, growth {:.1} MB",
+        after_first as f64 / 1024.0,
+        at_end as f64 / 1024.0,
+        growth as f64 / 1024.0
+    );
+    assert!(
+        growth < 20 * 1024,
+        "RSS grew by {growth} KiB over {TURNS} turns ({after_first} KiB -> {at_end} KiB)"
+    );
+    assert_eq!(server.requests().len(), TURNS);
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
