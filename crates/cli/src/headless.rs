@@ -11,10 +11,9 @@ use cuervo_domain::{ModelErrorKind, Session, StopCause};
 use tokio::sync::mpsc;
 
 use crate::args::{Cli, OutputFormat};
-use crate::clock;
 use crate::config::Config;
 use crate::render::{Renderer, RunSummary, cause_name};
-use crate::setup::{self, Env, Project, state};
+use crate::setup::{self, Env, Project};
 
 /// Exit status when the user cancelled (the shell's convention for SIGINT).
 const EXIT_CANCELLED: u8 = 130;
@@ -60,26 +59,9 @@ pub async fn run(
     for path in &cli.images {
         message.content.push(crate::attach::image_block(path)?);
     }
-    let mut assembled = setup::assemble(
-        config,
-        cli,
-        project,
-        Arc::new(HeadlessApprover),
-        env,
-        clock::today(),
-    )?;
-    let api_key = setup::api_key(config, &assembled.provider, env);
-    let state = state::open_run(
-        cli,
-        config,
-        project,
-        env,
-        &assembled.provider,
-        &assembled.model,
-        api_key,
-    )?;
-    let repository = state::repository(state.db.clone(), project, state.secrets.clone());
-    assembled.agent = assembled.agent.with_repository(Arc::new(repository));
+    let setup::PreparedRun {
+        assembled, state, ..
+    } = setup::prepare_run(config, cli, project, Arc::new(HeadlessApprover), env)?;
     let mut session = Session::new(state.session.id.clone());
     session.messages = state.session.messages;
     if state.session.resumed && cli.output_format == OutputFormat::Text {

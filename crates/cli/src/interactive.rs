@@ -11,7 +11,6 @@ use cuervo_domain::{Approval, ApprovalRequest, Approver, BoxFuture, Session};
 use tokio::sync::mpsc;
 
 use crate::args::{Cli, OutputFormat};
-use crate::clock;
 use crate::config::Config;
 use crate::headless::explain_model_error;
 use crate::render::Renderer;
@@ -65,26 +64,9 @@ fn parse_answer(answer: &str, rule: String) -> Approval {
 }
 
 pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
-    let mut assembled = setup::assemble(
-        config,
-        cli,
-        project,
-        Arc::new(TerminalApprover),
-        env,
-        clock::today(),
-    )?;
-    let api_key = setup::api_key(config, &assembled.provider, env);
-    let state = state::open_run(
-        cli,
-        config,
-        project,
-        env,
-        &assembled.provider,
-        &assembled.model,
-        api_key,
-    )?;
-    let repository = state::repository(state.db.clone(), project, state.secrets.clone());
-    assembled.agent = assembled.agent.with_repository(Arc::new(repository));
+    let setup::PreparedRun {
+        assembled, state, ..
+    } = setup::prepare_run(config, cli, project, Arc::new(TerminalApprover), env)?;
     let mut session = Session::new(state.session.id.clone());
     session.messages = state.session.messages;
     let audit = state.audit;

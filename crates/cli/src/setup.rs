@@ -271,6 +271,47 @@ pub struct Assembled {
     pub provider_handle: Arc<dyn ModelProvider>,
 }
 
+/// An agent that stores what it does, and the run's session, database and audit log:
+/// what every front end starts from.
+pub struct PreparedRun {
+    pub assembled: Assembled,
+    pub state: state::RunState,
+    pub repository: Arc<cuervo_store::SqliteSessionRepository>,
+}
+
+/// Assembles the agent, opens the store and the session (`--continue`, `--resume`), and
+/// connects the two.
+pub fn prepare_run(
+    config: &Config,
+    cli: &Cli,
+    project: &Project,
+    approver: Arc<dyn Approver>,
+    env: &Env,
+) -> Result<PreparedRun> {
+    let mut assembled = assemble(config, cli, project, approver, env, crate::clock::today())?;
+    let api_key = api_key(config, &assembled.provider, env);
+    let state = state::open_run(
+        cli,
+        config,
+        project,
+        env,
+        &assembled.provider,
+        &assembled.model,
+        api_key,
+    )?;
+    let repository = Arc::new(state::repository(
+        state.db.clone(),
+        project,
+        state.secrets.clone(),
+    ));
+    assembled.agent = assembled.agent.with_repository(repository.clone());
+    Ok(PreparedRun {
+        assembled,
+        state,
+        repository,
+    })
+}
+
 pub fn assemble(
     config: &Config,
     cli: &Cli,

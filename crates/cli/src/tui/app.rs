@@ -132,30 +132,12 @@ impl CostSum {
 pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
     let (approver, mut approvals) = TuiApprover::new();
     let approver = Arc::new(approver);
-    let assembled = setup::assemble(
-        config,
-        cli,
-        project,
-        approver.clone(),
-        env,
-        crate::clock::today(),
-    )?;
-    let api_key = setup::api_key(config, &assembled.provider, env);
-    let run_state = state::open_run(
-        cli,
-        config,
-        project,
-        env,
-        &assembled.provider,
-        &assembled.model,
-        api_key,
-    )?;
-    let repository = Arc::new(state::repository(
-        run_state.db.clone(),
-        project,
-        run_state.secrets.clone(),
-    ));
-    let agent = Arc::new(assembled.agent.with_repository(repository.clone()));
+    let setup::PreparedRun {
+        assembled,
+        state: run_state,
+        repository,
+    } = setup::prepare_run(config, cli, project, approver.clone(), env)?;
+    let agent = Arc::new(assembled.agent);
     let mut session = Session::new(run_state.session.id.clone());
     session.messages = run_state.session.messages;
     let project_commands = project.root.join(".cuervo").join("commands");
@@ -812,10 +794,13 @@ impl App<'_> {
             items.push((model.clone(), detail, format!("{name}/{model}")));
         }
         items.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
-        self.overlay = Overlay::Model(Picker::new(
+        let current = format!("{}/{}", self.provider, self.model);
+        let mut picker = Picker::new(
             "Switch model (type to filter, enter picks, esc cancels)",
             items,
-        ));
+        );
+        picker.select_where(|value| *value == current);
+        self.overlay = Overlay::Model(picker);
     }
 
     fn switch_model(&mut self, name: &str) {

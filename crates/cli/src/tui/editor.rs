@@ -700,15 +700,7 @@ fn indicator(pad: &str, hidden: usize, place: &str) -> Line {
 
 /// `1200` → `1,200`.
 pub(crate) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::render::thousands(n as u64)
 }
 
 fn to_u16(n: usize) -> u16 {

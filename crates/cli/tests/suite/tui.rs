@@ -565,3 +565,126 @@ async fn soak_500_turns_memory_stays_flat() {
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_picker_switches_and_the_conversation_goes_on() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![
+        Turn::text("From Claude."),
+        Turn::text("From GPT."),
+    ]))
+    .await;
+    let mut env = Wire::Anthropic.env(&server);
+    env.extend([
+        ("OPENAI_BASE_URL".to_owned(), server.openai_base_url()),
+        ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
+    ]);
+    let mut tty = Tty::spawn(&sandbox, &env, &[]);
+    tty.wait_idle();
+    tty.line("hello");
+    tty.wait_for("From Claude.");
+    tty.wait_idle();
+    tty.line("/model");
+    let screen = tty.wait_for("Switch model");
+    assert!(
+        screen.contains("❯ claude-sonnet-4-5"),
+        "the current model is selected: {screen}"
+    );
+    tty.send("gpt-4.1");
+    tty.wait_for("❯ gpt-4.1");
+    tty.send("\r");
+    tty.wait_for("Now using openai/gpt-4.1");
+    let screen = tty.wait_idle();
+    assert!(
+        screen.contains("gpt-4.1 · ask"),
+        "the status line follows: {screen}"
+    );
+    tty.line("and now?");
+    tty.wait_for("From GPT.");
+    let requests = server.requests();
+    assert_eq!(requests[1].model(), Some("gpt-4.1"));
+    let texts: Vec<String> = requests[1].messages().iter().map(|m| m.text()).collect();
+    assert_eq!(texts, ["hello", "From Claude.", "and now?"]);
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_clear_permissions_and_init() {
+    let sandbox = Sandbox::new();
+    sandbox.write("todo.txt", "buy milk\n");
+    let server = mock(Script::new(vec![
+        Turn::text("Noted the first thing."),
+        Turn::text("Back again."),
+        Turn::text("Fresh start."),
+        Turn::tool_call(
+            "edit",
+            json!({"path": "todo.txt", "old_string": "milk", "new_string": "bread"}),
+        ),
+        Turn::text("Edited without asking."),
+        Turn::text("I will write CUERVO.md."),
+    ]))
+    .await;
+    let env = anthropic(&server);
+    {
+        let mut tty = Tty::spawn(&sandbox, &env, &[]);
+        tty.wait_idle();
+        tty.line("the first thing");
+        tty.wait_for("Noted the first thing.");
+        tty.wait_idle();
+        tty.line("/exit");
+        assert_eq!(tty.exit_code(), 0);
+    }
+    let mut tty = Tty::spawn(&sandbox, &env, &[]);
+    tty.wait_idle();
+    tty.line("/resume");
+    tty.wait_for("Resume a session");
+    tty.wait_for("❯ the first thing");
+    tty.send("\r");
+    let screen = tty.wait_for("Resumed session");
+    assert!(
+        screen.contains("Noted the first thing."),
+        "the last exchange is replayed: {screen}"
+    );
+    tty.wait_idle();
+    tty.line("still there?");
+    tty.wait_for("Back again.");
+    tty.wait_idle();
+    let texts: Vec<String> = server.requests()[1]
+        .messages()
+        .iter()
+        .map(|m| m.text())
+        .collect();
+    assert_eq!(
+        texts,
+        ["the first thing", "Noted the first thing.", "still there?"]
+    );
+
+    tty.line("/clear");
+    tty.wait_for("New conversation");
+    tty.wait_idle();
+    tty.line("new topic");
+    tty.wait_for("Fresh start.");
+    tty.wait_idle();
+    assert_eq!(server.requests()[2].messages().len(), 1);
+
+    tty.line("/permissions auto-edit");
+    tty.wait_for("Permission mode is now auto-edit");
+    let screen = tty.wait_idle();
+    assert!(screen.contains("· auto-edit ·"), "{screen}");
+    tty.line("swap milk for bread");
+    tty.wait_for("Edited without asking.");
+    assert_eq!(sandbox.read("todo.txt"), "buy bread\n");
+    tty.wait_idle();
+
+    tty.line("/init");
+    tty.wait_for("I will write CUERVO.md.");
+    let sent = server.requests()[5]
+        .messages()
+        .last()
+        .map(|m| m.text())
+        .unwrap_or_default();
+    assert!(sent.contains("write a CUERVO.md"), "{sent}");
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
