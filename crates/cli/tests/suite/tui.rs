@@ -430,6 +430,11 @@ async fn mentions_complete_and_attach_files_and_input_spans_lines() {
     .await;
     let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
     tty.wait_idle();
+    // The menu offers the project's files, but not what .gitignore hides.
+    tty.send("@");
+    let screen = tty.wait_for("greeting.txt");
+    assert!(!screen.contains("secret.txt"), "{screen}");
+    tty.send("\u{3}");
     tty.send("explain @gree");
     tty.wait_for("greeting.txt");
     tty.send("\t");
@@ -685,6 +690,40 @@ async fn resume_clear_permissions_and_init() {
         .map(|m| m.text())
         .unwrap_or_default();
     assert!(sent.contains("write a CUERVO.md"), "{sent}");
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowing_for_the_project_writes_the_rule_and_stops_asking() {
+    let sandbox = Sandbox::new();
+    sandbox.write("todo.txt", "one\n");
+    let edit = |from: &str, to: &str| {
+        Turn::tool_call(
+            "edit",
+            json!({"path": "todo.txt", "old_string": from, "new_string": to}),
+        )
+    };
+    let server = mock(Script::new(vec![
+        edit("one", "two"),
+        Turn::text("First edit done."),
+        edit("two", "three"),
+        Turn::text("Second edit done."),
+    ]))
+    .await;
+    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
+    tty.wait_idle();
+    tty.line("change it");
+    tty.wait_for("Allow edit?");
+    tty.send("p");
+    tty.wait_for("First edit done.");
+    let config = sandbox.read(".cuervo/config.yml");
+    assert!(config.contains("edit(todo.txt)"), "{config}");
+    tty.wait_idle();
+    tty.line("again");
+    let screen = tty.wait_for("Second edit done.");
+    assert_eq!(sandbox.read("todo.txt"), "three\n");
+    assert_eq!(screen.matches("Allow edit?").count(), 0, "not asked twice: {screen}");
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
 }
