@@ -150,7 +150,11 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
     let log_path = state_dir(env).map(|d| d.join("cuervo.log"));
     crate::log::redirect(Some(log_file(log_path.as_deref())));
     let guard = TerminalGuard::enter()?;
-    let (width, height) = crossterm::terminal::size().unwrap_or((80, 24));
+    // A pseudo-terminal nobody sized reports 0×0; draw for a classic 80×24 then.
+    let (width, height) = crossterm::terminal::size()
+        .ok()
+        .filter(|(w, h)| *w > 0 && *h > 0)
+        .unwrap_or((80, 24));
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let window = agent
@@ -351,7 +355,13 @@ impl App<'_> {
                     ));
                 }
             }
-            let pending = task.markdown.pending();
+            // Rows, not lines: one unfinished paragraph can wrap into dozens of rows.
+            let pending: Vec<Line> = task
+                .markdown
+                .pending()
+                .iter()
+                .flat_map(|line| line.wrap(width, 0))
+                .collect();
             let skip = pending.len().saturating_sub(PENDING_ROWS);
             rows.extend(pending.into_iter().skip(skip));
             let tokens = task.tokens + (task.streamed / 4) as u64;
@@ -417,7 +427,7 @@ impl App<'_> {
                 Overlay::None => self.input.handle_paste(&text),
                 _ => {}
             },
-            Event::Resize(width, height) => {
+            Event::Resize(width, height) if width > 0 && height > 0 => {
                 self.screen.resize(width, height);
                 if let Some(task) = &mut self.task {
                     task.markdown.set_width(usize::from(width));
@@ -1153,8 +1163,12 @@ impl App<'_> {
     }
 
     async fn shutdown(&mut self) {
-        if let Some(task) = self.task.take() {
+        if let Some(task) = &self.task {
             task.cancel.cancel();
+        }
+        // What streamed so far stays on the screen, as after an interrupt.
+        self.flush_markdown();
+        if let Some(task) = self.task.take() {
             if let Ok((session, _)) = task.handle.await {
                 self.session = Some(session);
             }

@@ -78,10 +78,17 @@ impl<W: Write> Screen<W> {
                 self.out.queue(Print("\r\n"))?;
             }
         }
-        let mut rows: Vec<Line> = live.iter().flat_map(|l| l.wrap(width, 0)).collect();
+        // The cursor names a line of `live`; find the row that line starts on once wrapped.
+        let mut rows: Vec<Line> = Vec::with_capacity(live.len());
+        let mut cursor = cursor;
+        for (i, line) in live.iter().enumerate() {
+            if let Some((col, _)) = cursor.filter(|(_, row)| usize::from(*row) == i) {
+                cursor = Some((col, u16::try_from(rows.len()).unwrap_or(u16::MAX)));
+            }
+            rows.extend(line.wrap(width, 0));
+        }
         // The live area must fit on the screen, or the frame could not be erased next time.
         let max = self.height().saturating_sub(1).max(1);
-        let mut cursor = cursor;
         if rows.len() > max {
             let cut = rows.len() - max;
             rows.drain(..cut);
@@ -237,6 +244,22 @@ mod tests {
         assert_eq!(rows.last().copied(), Some("row 9"));
         assert!(rows.contains(&"row 5"), "{screen}");
         assert!(!rows.contains(&"row 4"), "{screen}");
+    }
+
+    #[test]
+    fn the_cursor_follows_its_line_below_wrapped_rows() {
+        // A long streaming line above the input wraps into several rows.
+        let long = Line::plain("x".repeat(50));
+        let live = vec![long, Line::plain("› hi"), Line::plain("status")];
+        let mut screen = Screen::new(Vec::new(), 20, 6, true);
+        screen.draw(&[], &live, Some((4, 1))).expect("draw");
+        let bytes = screen.into_inner();
+        let mut parser = vt100::Parser::new(6, 20, 0);
+        parser.process(&bytes);
+        let rows: Vec<String> = parser.screen().rows(0, 20).collect();
+        let (row, col) = parser.screen().cursor_position();
+        assert_eq!(rows[usize::from(row)], "› hi", "{rows:?}");
+        assert_eq!(col, 4);
     }
 
     #[test]

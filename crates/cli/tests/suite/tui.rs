@@ -319,12 +319,24 @@ async fn esc_interrupts_a_stream_and_the_next_prompt_works() {
     let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
     tty.wait_idle();
     tty.line("write a long essay");
-    tty.wait_for("word20");
+    // One paragraph, many rows: the input box and status line stay in view under it, and
+    // what is typed meanwhile stays in the input.
+    tty.wait_for("word120");
+    tty.send("now briefly");
+    let screen = tty.wait_for("› now briefly");
+    assert!(
+        screen.contains("esc to interrupt") && screen.contains(" · ctx "),
+        "{screen}"
+    );
     tty.send("\u{1b}");
     let screen = tty.wait_for("Interrupted");
     assert!(!screen.contains("word299"), "the stream stopped: {screen}");
-    tty.wait_idle();
-    tty.line("now briefly");
+    let screen = tty.wait_idle();
+    assert!(
+        screen.contains("› now briefly"),
+        "type-ahead survives: {screen}"
+    );
+    tty.send("\r");
     tty.wait_for("Short answer.");
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -723,7 +735,11 @@ async fn allowing_for_the_project_writes_the_rule_and_stops_asking() {
     tty.line("again");
     let screen = tty.wait_for("Second edit done.");
     assert_eq!(sandbox.read("todo.txt"), "three\n");
-    assert_eq!(screen.matches("Allow edit?").count(), 0, "not asked twice: {screen}");
+    assert_eq!(
+        screen.matches("Allow edit?").count(),
+        0,
+        "not asked twice: {screen}"
+    );
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
 }
