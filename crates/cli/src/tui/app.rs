@@ -1168,10 +1168,10 @@ impl App<'_> {
         }
         // What streamed so far stays on the screen, as after an interrupt.
         self.flush_markdown();
-        if let Some(task) = self.task.take() {
-            if let Ok((session, _)) = task.handle.await {
-                self.session = Some(session);
-            }
+        if let Some(task) = self.task.take()
+            && let Ok((session, _)) = task.handle.await
+        {
+            self.session = Some(session);
         }
         self.overlay = Overlay::None;
         let finished = std::mem::take(&mut self.finished);
