@@ -112,6 +112,8 @@ struct App<'a> {
     cost: CostSum,
     exit_armed: Option<Instant>,
     quit: bool,
+    /// Images from `--image`, sent with the first prompt.
+    images: Vec<ContentBlock>,
 }
 
 /// Cost across the session's models; unknown prices are counted, not guessed.
@@ -130,6 +132,12 @@ impl CostSum {
 }
 
 pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
+    // A bad image path fails before the session starts, as in headless runs.
+    let images = cli
+        .images
+        .iter()
+        .map(|path| crate::attach::image_block(path))
+        .collect::<Result<Vec<_>>>()?;
     let (approver, mut approvals) = TuiApprover::new();
     let approver = Arc::new(approver);
     let setup::PreparedRun {
@@ -190,6 +198,7 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         cost: CostSum::default(),
         exit_armed: None,
         quit: false,
+        images,
     };
     app.welcome(run_state.session.resumed, &notes);
     app.draw();
@@ -571,9 +580,16 @@ impl App<'_> {
             return;
         }
         self.finished.extend(view::user_prompt(&shown));
-        let (message, attached) = mentions::attach(&self.project.root, &prompt);
+        let (mut message, attached) = mentions::attach(&self.project.root, &prompt);
         for note in attached {
             self.finished.extend(view::note(&note));
+        }
+        if !self.images.is_empty() {
+            self.finished.extend(view::note(&format!(
+                "attached {} image(s) from --image",
+                self.images.len()
+            )));
+            message.content.append(&mut self.images);
         }
         self.start_run(message);
     }

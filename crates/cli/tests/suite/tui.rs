@@ -743,3 +743,47 @@ async fn allowing_for_the_project_writes_the_rule_and_stops_asking() {
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_call_says_what_to_do_and_keeps_the_message() {
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.path("shot.png"), [0x89, b'P', b'N', b'G']).expect("png");
+    let server = mock(Script::new(vec![
+        Turn::status(401),
+        Turn::text("Now it works."),
+    ]))
+    .await;
+    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &["--image", "shot.png"]);
+    tty.wait_idle();
+    tty.line("what is in the picture?");
+    let screen = tty.wait_for("your message is kept");
+    assert!(screen.contains("✗ "), "{screen}");
+    assert!(
+        screen.contains("ANTHROPIC_API_KEY"),
+        "names the key to fix: {screen}"
+    );
+    assert!(
+        screen.contains("attached 1 image(s) from --image"),
+        "{screen}"
+    );
+    tty.wait_idle();
+    tty.line("try again");
+    tty.wait_for("Now it works.");
+    let requests = server.requests();
+    let sent = requests[1].messages();
+    // Anthropic's adapter joins consecutive user messages into one.
+    let text: String = sent.iter().map(|m| m.text()).collect::<Vec<_>>().join("\n");
+    assert!(
+        text.contains("what is in the picture?") && text.contains("try again"),
+        "the failed prompt is still in the conversation: {text:?}"
+    );
+    assert!(
+        sent[0]
+            .content
+            .iter()
+            .any(|b| matches!(b, cuervo_domain::ContentBlock::Image { .. })),
+        "the image went with the first prompt"
+    );
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
