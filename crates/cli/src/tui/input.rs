@@ -38,6 +38,9 @@ pub struct PromptInput {
     history: History,
     commands: Vec<(String, String)>,
     files: Option<FileIndex>,
+    /// A fresh walk started after a prompt was sent (files come and go as the agent
+    /// works); it replaces `files` once finished, so the menu never waits for it.
+    next_files: Option<FileIndex>,
     menu: Option<Completion>,
     /// The token (line, start byte) whose menu the user closed with Esc: it stays closed
     /// while they keep typing that token.
@@ -54,6 +57,7 @@ impl PromptInput {
             history: history_path.map_or_else(History::in_memory, History::load),
             commands: Vec::new(),
             files: None,
+            next_files: None,
             menu: None,
             dismissed: None,
         }
@@ -213,6 +217,9 @@ impl PromptInput {
             return InputEvent::Unhandled;
         }
         self.history.push(&text);
+        if self.files.is_some() {
+            self.next_files = Some(FileIndex::spawn(self.root.clone()));
+        }
         self.editor.clear();
         self.close_menu();
         InputEvent::Submitted(text)
@@ -288,6 +295,9 @@ impl PromptInput {
             return;
         }
         self.dismissed = None;
+        if self.next_files.as_ref().is_some_and(FileIndex::is_ready) {
+            self.files = self.next_files.take();
+        }
         if token.kind == TokenKind::File && self.files.is_none() {
             self.files = Some(FileIndex::spawn(self.root.clone()));
         }
@@ -398,6 +408,40 @@ mod tests {
             .collect(),
         );
         input
+    }
+
+    #[test]
+    fn files_created_after_a_prompt_are_offered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("old.txt"), "").expect("write");
+        let mut input = PromptInput::new(dir.path().to_owned(), None);
+        type_str(&mut input, "@");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while labels(&input).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            input.tick();
+        }
+        assert_eq!(labels(&input), ["old.txt"]);
+        input.handle_key(key(KeyCode::Esc));
+        type_str(&mut input, "x");
+        assert!(matches!(
+            input.handle_key(key(KeyCode::Enter)),
+            InputEvent::Submitted(_)
+        ));
+        std::fs::write(dir.path().join("new.txt"), "").expect("write");
+        // The walk started at submit may have missed the new file; a later one finds it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            input.clear();
+            type_str(&mut input, "@new");
+            if labels(&input) == ["new.txt"] || Instant::now() > deadline {
+                break;
+            }
+            type_str(&mut input, " ");
+            let _ = input.handle_key(key(KeyCode::Enter));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(labels(&input), ["new.txt"]);
     }
 
     fn labels(input: &PromptInput) -> Vec<String> {
