@@ -5,13 +5,12 @@
 //!
 //! Run with `scripts/bench-tui` (release build). Figures are medians of 21 launches.
 
-use std::io::Read;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cuervo_testkit::env::TestHome;
+use cuervo_testkit::tty::{Tty, rss_kib};
 use cuervo_testkit::{MockServer, Script};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use portable_pty::CommandBuilder;
 
 const RUNS: usize = 21;
 
@@ -22,14 +21,6 @@ fn median<T: Ord + Copy>(mut samples: Vec<T>) -> T {
 
 /// One launch: (time to a ready prompt, idle RSS in KiB one second later).
 fn launch(project: &std::path::Path, home: &TestHome, server: &MockServer) -> (Duration, u64) {
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 30,
-            cols: 100,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("pty");
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cuervo"));
     cmd.cwd(project);
     cmd.env_clear();
@@ -40,44 +31,15 @@ fn launch(project: &std::path::Path, home: &TestHome, server: &MockServer) -> (D
     }
     cmd.env("ANTHROPIC_BASE_URL", server.anthropic_base_url());
     cmd.env("ANTHROPIC_API_KEY", "bench");
-    let mut reader = pty.master.try_clone_reader().expect("reader");
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(30, 100, 0)));
-    let sink = parser.clone();
     let start = Instant::now();
-    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
-    let pid = child.process_id().expect("pid");
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().expect("parser").process(&buf[..n]);
-        }
+    let mut tty = Tty::start(cmd, 30, 100);
+    tty.wait_polling("a ready prompt", Duration::from_micros(200), |s| {
+        s.contains("ctrl+d exit")
     });
-    let ready = loop {
-        if parser
-            .lock()
-            .expect("parser")
-            .screen()
-            .contents()
-            .contains("ctrl+d exit")
-        {
-            break start.elapsed();
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "no prompt");
-        std::thread::sleep(Duration::from_micros(200));
-    };
+    let ready = start.elapsed();
     std::thread::sleep(Duration::from_secs(1));
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS");
-    let _ = child.kill();
-    let _ = child.wait();
+    let rss = rss_kib(tty.pid());
+    tty.kill();
     (ready, rss)
 }
 

@@ -58,6 +58,7 @@ mod responses;
 pub mod script;
 pub mod server;
 pub mod sse;
+pub mod tty;
 
 use std::path::PathBuf;
 

@@ -2,162 +2,45 @@
 //! a person sees (the screen, as a terminal emulator renders it) and what the model is
 //! sent. Screens are snapshot-tested with insta.
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
+use cuervo_testkit::tty::{Tty, rss_kib};
 use cuervo_testkit::{Script, Step, Turn};
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::CommandBuilder;
 use serde_json::json;
 
 use super::common::{Sandbox, Wire, mock};
 
 const ROWS: u16 = 30;
 const COLS: u16 = 100;
-/// How long a screen may take to show what a test waits for (generous: CI is loaded).
-const WAIT: Duration = Duration::from_secs(60);
 
-pub struct Tty {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    master: Box<dyn MasterPty + Send>,
-    child: Box<dyn Child + Send + Sync>,
+/// `cuervo ARGS` on a 100×30 terminal in the sandbox, with only the given environment.
+fn spawn(sandbox: &Sandbox, env: &[(String, String)], args: &[&str]) -> Tty {
+    spawn_sized(sandbox, env, args, ROWS, COLS)
 }
 
-impl Tty {
-    pub fn spawn(sandbox: &Sandbox, env: &[(String, String)], args: &[&str]) -> Tty {
-        Tty::spawn_sized(sandbox, env, args, ROWS, COLS)
+fn spawn_sized(
+    sandbox: &Sandbox,
+    env: &[(String, String)],
+    args: &[&str],
+    rows: u16,
+    cols: u16,
+) -> Tty {
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cuervo"));
+    cmd.args(args);
+    cmd.cwd(sandbox.project.path());
+    cmd.env_clear();
+    cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in sandbox.home.envs().into_iter().chain(env.iter().cloned()) {
+        cmd.env(k, v);
     }
-
-    pub fn spawn_sized(
-        sandbox: &Sandbox,
-        env: &[(String, String)],
-        args: &[&str],
-        rows: u16,
-        cols: u16,
-    ) -> Tty {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("a pseudo-terminal");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cuervo"));
-        cmd.args(args);
-        cmd.cwd(sandbox.project.path());
-        cmd.env_clear();
-        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
-        cmd.env("TERM", "xterm-256color");
-        for (k, v) in sandbox.home.envs().into_iter().chain(env.iter().cloned()) {
-            cmd.env(k, v);
-        }
-        let child = pty.slave.spawn_command(cmd).expect("cuervo starts");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("pty reader");
-        let writer = pty.master.take_writer().expect("pty writer");
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let sink = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().expect("parser").process(&buf[..n]);
-            }
-        });
-        Tty {
-            parser,
-            writer,
-            master: pty.master,
-            child,
-        }
-    }
-
-    /// Types text (each byte as the terminal would send it).
-    pub fn send(&mut self, bytes: &str) {
-        self.writer.write_all(bytes.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
-    }
-
-    /// Types a line and presses Enter, one key at a time as a person would.
-    pub fn line(&mut self, text: &str) {
-        self.send(text);
-        self.send("\r");
-    }
-
-    pub fn screen(&self) -> String {
-        self.parser.lock().expect("parser").screen().contents()
-    }
-
-    /// Waits until the screen satisfies `ready`; fails with the screen if it never does.
-    pub fn wait(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            if start.elapsed() > WAIT {
-                panic!("timed out waiting for {what}; the screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn wait_for(&self, needle: &str) -> String {
-        self.wait(&format!("{needle:?}"), |s| s.contains(needle))
-    }
-
-    /// Waits until the prompt is idle: the input box is shown and no spinner runs.
-    pub fn wait_idle(&self) -> String {
-        self.wait("an idle prompt", |s| {
-            s.contains("› ") && !s.contains("esc to interrupt") && s.contains(" · ctx ")
-        })
-    }
-
-    pub fn resize(&mut self, rows: u16, cols: u16) {
-        self.parser
-            .lock()
-            .expect("parser")
-            .screen_mut()
-            .set_size(rows, cols);
-        self.master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("resize");
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.process_id().expect("a pid")
-    }
-
-    /// Waits for the process to exit and returns its exit code.
-    pub fn exit_code(&mut self) -> u32 {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status.exit_code();
-            }
-            if start.elapsed() > WAIT {
-                let _ = self.child.kill();
-                panic!("cuervo did not exit; the screen:\n{}", self.screen());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    Tty::start(cmd, rows, cols)
 }
 
-impl Drop for Tty {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+/// Waits until the prompt is idle: the input box is shown and no spinner runs.
+fn wait_idle(tty: &Tty) -> String {
+    tty.wait("an idle prompt", |s| {
+        s.contains("› ") && !s.contains("esc to interrupt") && s.contains(" · ctx ")
+    })
 }
 
 /// The screen with what changes from run to run replaced: the temporary project path,
@@ -249,8 +132,8 @@ async fn streams_markdown_and_applies_an_approved_edit() {
         Turn::text("Fixed the typo in **notes.txt**."),
     ]))
     .await;
-    let mut tty = Tty::spawn_sized(&sandbox, &anthropic(&server), &[], 50, COLS);
-    tty.wait_idle();
+    let mut tty = spawn_sized(&sandbox, &anthropic(&server), &[], 50, COLS);
+    wait_idle(&tty);
     tty.line("tidy my notes");
     let screen = tty.wait_for("Allow edit?");
     assert_eq!(
@@ -261,7 +144,7 @@ async fn streams_markdown_and_applies_an_approved_edit() {
     insta::assert_snapshot!("edit_approval", scrub(&screen, &sandbox));
     tty.send("1");
     tty.wait_for("Fixed the typo");
-    let screen = tty.wait_idle();
+    let screen = wait_idle(&tty);
     assert_eq!(sandbox.read("notes.txt"), "the plan\n");
     insta::assert_snapshot!("edit_applied", scrub(&screen, &sandbox));
     server.assert_tool_pairing();
@@ -277,8 +160,8 @@ async fn denying_a_command_with_feedback_tells_the_model() {
         Turn::text("Understood, I will run make clean instead."),
     ]))
     .await;
-    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
+    wait_idle(&tty);
     tty.line("clean the build");
     tty.wait_for("Allow bash?");
     let screen = tty.screen();
@@ -316,8 +199,8 @@ async fn esc_interrupts_a_stream_and_the_next_prompt_works() {
         Turn::text("Short answer."),
     ]))
     .await;
-    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
+    wait_idle(&tty);
     tty.line("write a long essay");
     // One paragraph, many rows: the input box and status line stay in view under it, and
     // what is typed meanwhile stays in the input.
@@ -331,7 +214,7 @@ async fn esc_interrupts_a_stream_and_the_next_prompt_works() {
     tty.send("\u{1b}");
     let screen = tty.wait_for("Interrupted");
     assert!(!screen.contains("word299"), "the stream stopped: {screen}");
-    let screen = tty.wait_idle();
+    let screen = wait_idle(&tty);
     assert!(
         screen.contains("› now briefly"),
         "type-ahead survives: {screen}"
@@ -354,13 +237,13 @@ async fn esc_interrupts_a_stream_and_the_next_prompt_works() {
 async fn resizing_mid_stream_rewraps_the_live_area() {
     let sandbox = Sandbox::new();
     let server = mock(Script::new(vec![slow_answer().with_delay_ms(10)])).await;
-    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
+    wait_idle(&tty);
     tty.line("stream please");
     tty.wait_for("word10");
     tty.resize(24, 60);
     tty.wait_for("word299");
-    let screen = tty.wait_idle();
+    let screen = wait_idle(&tty);
     for line in screen.lines() {
         assert!(
             unicode_width(line) <= 60,
@@ -389,14 +272,14 @@ async fn slash_commands_help_cost_context_and_custom_templates() {
         Turn::text("Still here."),
     ]))
     .await;
-    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
+    wait_idle(&tty);
     tty.line("/help");
     let screen = tty.wait_for("/review");
     assert!(screen.contains("review a file"), "{screen}");
     tty.line("/review src/lib.rs");
     tty.wait_for("Looks fine.");
-    tty.wait_idle();
+    wait_idle(&tty);
     let sent = server.requests()[0].messages()[0].text();
     assert_eq!(sent, "Review src/lib.rs for bugs.");
     tty.line("/cost");
@@ -408,7 +291,7 @@ async fn slash_commands_help_cost_context_and_custom_templates() {
     assert!(screen.contains("system prompt"), "{screen}");
     tty.line("/compact");
     tty.wait_for("Compacted 2 messages");
-    tty.wait_idle();
+    wait_idle(&tty);
     tty.line("are you there?");
     tty.wait_for("Still here.");
     let requests = server.requests();
@@ -440,8 +323,8 @@ async fn mentions_complete_and_attach_files_and_input_spans_lines() {
         Turn::text("Two lines."),
     ]))
     .await;
-    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
+    wait_idle(&tty);
     // The menu offers the project's files, but not what .gitignore hides.
     tty.send("@");
     let screen = tty.wait_for("greeting.txt");
@@ -453,7 +336,7 @@ async fn mentions_complete_and_attach_files_and_input_spans_lines() {
     tty.wait_for("explain @greeting.txt");
     tty.send("\r");
     tty.wait_for("Got it.");
-    tty.wait_idle();
+    wait_idle(&tty);
     let sent = server.requests()[0].messages()[0].text();
     assert!(sent.starts_with("explain @greeting.txt"), "{sent}");
     assert!(sent.contains("hello from the file"), "{sent}");
@@ -479,21 +362,21 @@ async fn history_carries_across_sessions_and_paste_is_one_event() {
     .await;
     let env = anthropic(&server);
     {
-        let mut tty = Tty::spawn(&sandbox, &env, &[]);
-        tty.wait_idle();
+        let mut tty = spawn(&sandbox, &env, &[]);
+        wait_idle(&tty);
         tty.line("remember this prompt");
         tty.wait_for("One.");
-        tty.wait_idle();
+        wait_idle(&tty);
         tty.send("\u{4}");
         assert_eq!(tty.exit_code(), 0);
     }
-    let mut tty = Tty::spawn(&sandbox, &env, &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &env, &[]);
+    wait_idle(&tty);
     tty.send("\u{1b}[A");
     tty.wait_for("› remember this prompt");
     tty.send("\r");
     tty.wait_for("Two.");
-    tty.wait_idle();
+    wait_idle(&tty);
     // A bracketed paste with newlines arrives as text, not as Enter presses.
     let pasted: String = (0..2000).map(|i| format!("pasted line {i}\n")).collect();
     tty.send(&format!("\u{1b}[200~{pasted}\u{1b}[201~"));
@@ -513,17 +396,6 @@ async fn history_carries_across_sessions_and_paste_is_one_event() {
     assert_eq!(sent.lines().count(), 2000);
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
-}
-
-/// Resident memory of a process in KiB, from `/proc`.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
 }
 
 /// A long answer: headings, a list, a table and a code block, about 3 KB.
@@ -551,8 +423,8 @@ async fn soak_500_turns_memory_stays_flat() {
     let sandbox = Sandbox::new();
     let turns = (0..TURNS).map(|n| Turn::text(long_answer(n))).collect();
     let server = mock(Script::new(turns)).await;
-    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
+    wait_idle(&tty);
     let pid = tty.pid();
     let mut after_first = 0;
     for n in 0..TURNS {
@@ -596,11 +468,11 @@ async fn model_picker_switches_and_the_conversation_goes_on() {
         ("OPENAI_BASE_URL".to_owned(), server.openai_base_url()),
         ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
     ]);
-    let mut tty = Tty::spawn(&sandbox, &env, &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &env, &[]);
+    wait_idle(&tty);
     tty.line("hello");
     tty.wait_for("From Claude.");
-    tty.wait_idle();
+    wait_idle(&tty);
     tty.line("/model");
     let screen = tty.wait_for("Switch model");
     assert!(
@@ -611,7 +483,7 @@ async fn model_picker_switches_and_the_conversation_goes_on() {
     tty.wait_for("❯ gpt-4.1");
     tty.send("\r");
     tty.wait_for("Now using openai/gpt-4.1");
-    let screen = tty.wait_idle();
+    let screen = wait_idle(&tty);
     assert!(
         screen.contains("gpt-4.1 · ask"),
         "the status line follows: {screen}"
@@ -644,16 +516,16 @@ async fn resume_clear_permissions_and_init() {
     .await;
     let env = anthropic(&server);
     {
-        let mut tty = Tty::spawn(&sandbox, &env, &[]);
-        tty.wait_idle();
+        let mut tty = spawn(&sandbox, &env, &[]);
+        wait_idle(&tty);
         tty.line("the first thing");
         tty.wait_for("Noted the first thing.");
-        tty.wait_idle();
+        wait_idle(&tty);
         tty.line("/exit");
         assert_eq!(tty.exit_code(), 0);
     }
-    let mut tty = Tty::spawn(&sandbox, &env, &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &env, &[]);
+    wait_idle(&tty);
     tty.line("/resume");
     tty.wait_for("Resume a session");
     tty.wait_for("❯ the first thing");
@@ -663,10 +535,10 @@ async fn resume_clear_permissions_and_init() {
         screen.contains("Noted the first thing."),
         "the last exchange is replayed: {screen}"
     );
-    tty.wait_idle();
+    wait_idle(&tty);
     tty.line("still there?");
     tty.wait_for("Back again.");
-    tty.wait_idle();
+    wait_idle(&tty);
     let texts: Vec<String> = server.requests()[1]
         .messages()
         .iter()
@@ -679,20 +551,20 @@ async fn resume_clear_permissions_and_init() {
 
     tty.line("/clear");
     tty.wait_for("New conversation");
-    tty.wait_idle();
+    wait_idle(&tty);
     tty.line("new topic");
     tty.wait_for("Fresh start.");
-    tty.wait_idle();
+    wait_idle(&tty);
     assert_eq!(server.requests()[2].messages().len(), 1);
 
     tty.line("/permissions auto-edit");
     tty.wait_for("Permission mode is now auto-edit");
-    let screen = tty.wait_idle();
+    let screen = wait_idle(&tty);
     assert!(screen.contains("· auto-edit ·"), "{screen}");
     tty.line("swap milk for bread");
     tty.wait_for("Edited without asking.");
     assert_eq!(sandbox.read("todo.txt"), "buy bread\n");
-    tty.wait_idle();
+    wait_idle(&tty);
 
     tty.line("/init");
     tty.wait_for("I will write CUERVO.md.");
@@ -723,15 +595,15 @@ async fn allowing_for_the_project_writes_the_rule_and_stops_asking() {
         Turn::text("Second edit done."),
     ]))
     .await;
-    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &[]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
+    wait_idle(&tty);
     tty.line("change it");
     tty.wait_for("Allow edit?");
     tty.send("p");
     tty.wait_for("First edit done.");
     let config = sandbox.read(".cuervo/config.yml");
     assert!(config.contains("edit(todo.txt)"), "{config}");
-    tty.wait_idle();
+    wait_idle(&tty);
     tty.line("again");
     let screen = tty.wait_for("Second edit done.");
     assert_eq!(sandbox.read("todo.txt"), "three\n");
@@ -753,8 +625,8 @@ async fn a_failed_call_says_what_to_do_and_keeps_the_message() {
         Turn::text("Now it works."),
     ]))
     .await;
-    let mut tty = Tty::spawn(&sandbox, &anthropic(&server), &["--image", "shot.png"]);
-    tty.wait_idle();
+    let mut tty = spawn(&sandbox, &anthropic(&server), &["--image", "shot.png"]);
+    wait_idle(&tty);
     tty.line("what is in the picture?");
     let screen = tty.wait_for("your message is kept");
     assert!(screen.contains("✗ "), "{screen}");
@@ -766,7 +638,7 @@ async fn a_failed_call_says_what_to_do_and_keeps_the_message() {
         screen.contains("attached 1 image(s) from --image"),
         "{screen}"
     );
-    tty.wait_idle();
+    wait_idle(&tty);
     tty.line("try again");
     tty.wait_for("Now it works.");
     let requests = server.requests();
