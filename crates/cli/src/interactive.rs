@@ -1,5 +1,5 @@
-//! `cuervo` with no prompt: a line-based conversation on the terminal, with permission
-//! prompts. The full-screen experience builds on the same pieces.
+//! `cuervo` with no prompt where the terminal UI cannot run (stdout piped, `TERM=dumb`):
+//! a line-based conversation with permission prompts, plain text in and out.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
