@@ -659,3 +659,43 @@ async fn a_failed_call_says_what_to_do_and_keeps_the_message() {
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thinking_folds_and_long_tool_output_expands_on_ctrl_o() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![
+        Turn::steps(vec![
+            Step::thinking("The user wants numbers. I will run seq to print them."),
+            Step::tool_call("bash", json!({"command": "seq 101 112"})),
+        ]),
+        Turn::text("Printed twelve numbers."),
+    ]))
+    .await;
+    let mut tty = spawn(
+        &sandbox,
+        &anthropic(&server),
+        &["--permission-mode", "full-auto"],
+    );
+    wait_idle(&tty);
+    tty.line("count please");
+    tty.wait_for("Printed twelve numbers.");
+    let screen = wait_idle(&tty);
+    assert!(
+        screen.contains("✻ thought for"),
+        "thinking is folded: {screen}"
+    );
+    assert!(!screen.contains("I will run seq"), "{screen}");
+    assert!(screen.contains("12 lines of output"), "{screen}");
+    assert!(
+        screen.contains("    104") && !screen.contains("    105"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("8 more lines (ctrl+o shows all)"),
+        "{screen}"
+    );
+    tty.send("\u{f}");
+    tty.wait_for("    112");
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
