@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 /// Entries kept in memory and after a rewrite.
 pub const MAX_ENTRIES: usize = 1000;
+/// Longer prompts (a pasted log, a whole file) are recalled in this session but not
+/// written to the file, which would otherwise grow by megabytes a paste.
+pub const MAX_SAVED_BYTES: usize = 64 * 1024;
 
 /// Lines the file may reach before it is rewritten with the newest [`MAX_ENTRIES`].
 const MAX_FILE_LINES: usize = 2 * MAX_ENTRIES;
@@ -101,6 +104,9 @@ impl History {
             let extra = self.entries.len() - MAX_ENTRIES;
             self.entries.drain(..extra);
         }
+        if entry.len() > MAX_SAVED_BYTES {
+            return;
+        }
         if let Err(e) = self.save(entry) {
             let path = self.path.as_deref().unwrap_or(Path::new(""));
             tracing::warn!(path = %path.display(), error = %e, "could not save the prompt history");
@@ -124,16 +130,16 @@ impl History {
         }
         // Rewrite through a temporary file so a crash never leaves half a history.
         let mut content = String::new();
-        for entry in &self.entries {
+        for entry in self.entries.iter().filter(|e| e.len() <= MAX_SAVED_BYTES) {
             content.push_str(&serde_json::to_string(entry).map_err(io::Error::other)?);
             content.push('\n');
         }
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        fs::write(&tmp, content)?;
+        fs::write(&tmp, &content)?;
         fs::rename(&tmp, path)?;
-        self.file_lines = self.entries.len();
+        self.file_lines = content.lines().count();
         Ok(())
     }
 
@@ -267,5 +273,18 @@ mod tests {
         let mut h = History::load(blocker.join("history.jsonl"));
         h.push("kept in memory");
         assert_eq!(h.entries(), ["kept in memory"]);
+    }
+
+    #[test]
+    fn huge_prompts_are_kept_in_memory_but_not_saved() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("history.jsonl");
+        let mut history = History::load(&path);
+        let huge = "x".repeat(MAX_SAVED_BYTES + 1);
+        history.push("small");
+        history.push(&huge);
+        assert_eq!(history.older(""), Some(huge.as_str()));
+        let reloaded = History::load(&path);
+        assert_eq!(reloaded.entries(), ["small"]);
     }
 }
