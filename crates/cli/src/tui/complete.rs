@@ -444,10 +444,11 @@ fn command_items(query: &str, commands: &[(String, String)]) -> Vec<CompletionIt
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn commands() -> Vec<(String, String)> {
+    /// A few slash commands, as the registry would list them.
+    pub(crate) fn commands() -> Vec<(String, String)> {
         [
             ("model", "Switch model"),
             ("mcp", "MCP servers"),

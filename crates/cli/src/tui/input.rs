@@ -396,17 +396,7 @@ mod tests {
                 "README.md".into(),
             ]),
         );
-        input.set_commands(
-            [
-                ("model", "Switch model"),
-                ("mcp", "MCP servers"),
-                ("resume", "Resume a session"),
-                ("clear", "Clear the conversation"),
-            ]
-            .iter()
-            .map(|(n, d)| (n.to_string(), d.to_string()))
-            .collect(),
-        );
+        input.set_commands(crate::tui::complete::tests::commands());
         input
     }
 
