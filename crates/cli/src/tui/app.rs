@@ -209,12 +209,11 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
     let mut deadline: Option<tokio::time::Instant> = None;
     while !app.quit {
         let running = app.task.is_some();
+        // Biased: the agent's events are handled before an approval request or the end of
+        // the turn that follows them, so the screen shows things in the order they happened.
+        // Keys are not starved: each pass drains every event already waiting.
         tokio::select! {
-            event = keys.next() => match event {
-                Some(Ok(event)) => app.on_terminal(event),
-                // The terminal is gone: nothing more can be typed.
-                Some(Err(_)) | None => app.quit = true,
-            },
+            biased;
             Some(event) = events_rx.recv() => {
                 app.on_agent(event);
                 while let Ok(event) = events_rx.try_recv() {
@@ -222,6 +221,11 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
                 }
             }
             Some(ask) = approvals.recv() => app.on_approval(ask),
+            event = keys.next() => match event {
+                Some(Ok(event)) => app.on_terminal(event),
+                // The terminal is gone: nothing more can be typed.
+                Some(Err(_)) | None => app.quit = true,
+            },
             done = async {
                 match app.task.as_mut() {
                     Some(task) => (&mut task.handle).await,

@@ -135,7 +135,10 @@ async fn streams_markdown_and_applies_an_approved_edit() {
     let mut tty = spawn_sized(&sandbox, &anthropic(&server), &[], 50, COLS);
     wait_idle(&tty);
     tty.line("tidy my notes");
-    let screen = tty.wait_for("Allow edit?");
+    // The status line is drawn last: with it on screen, the frame is whole.
+    let screen = tty.wait("the approval prompt", |s| {
+        s.contains("Allow edit?") && s.contains(" · ctx ")
+    });
     assert_eq!(
         sandbox.read("notes.txt"),
         "teh plan\n",
@@ -172,7 +175,8 @@ async fn denying_a_command_with_feedback_tells_the_model() {
     tty.send("5");
     tty.wait_for("What should Cuervo do instead?");
     tty.line("use make clean");
-    let screen = tty.wait_for("run make clean instead");
+    tty.wait_for("run make clean instead");
+    let screen = wait_idle(&tty);
     insta::assert_snapshot!("bash_denied", scrub(&screen, &sandbox));
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -206,11 +210,9 @@ async fn esc_interrupts_a_stream_and_the_next_prompt_works() {
     // what is typed meanwhile stays in the input.
     tty.wait_for("word120");
     tty.send("now briefly");
-    let screen = tty.wait_for("› now briefly");
-    assert!(
-        screen.contains("esc to interrupt") && screen.contains(" · ctx "),
-        "{screen}"
-    );
+    tty.wait("the typed text under the stream", |s| {
+        s.contains("› now briefly") && s.contains("esc to interrupt") && s.contains(" · ctx ")
+    });
     tty.send("\u{1b}");
     let screen = tty.wait_for("Interrupted");
     assert!(!screen.contains("word299"), "the stream stopped: {screen}");
@@ -275,16 +277,18 @@ async fn slash_commands_help_cost_context_and_custom_templates() {
     let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
     wait_idle(&tty);
     tty.line("/help");
-    let screen = tty.wait_for("/review");
-    assert!(screen.contains("review a file"), "{screen}");
+    tty.wait("the custom command in /help", |s| {
+        s.contains("/review") && s.contains("review a file")
+    });
     tty.line("/review src/lib.rs");
     tty.wait_for("Looks fine.");
     wait_idle(&tty);
     let sent = server.requests()[0].messages()[0].text();
     assert_eq!(sent, "Review src/lib.rs for bugs.");
     tty.line("/cost");
-    let screen = tty.wait_for("tokens: 1,200 in · 30 out");
-    assert!(screen.contains("cost $"), "{screen}");
+    tty.wait("the cost", |s| {
+        s.contains("tokens: 1,200 in · 30 out") && s.contains("cost $")
+    });
     tty.line("/context");
     tty.wait_for("Context: ");
     let screen = tty.wait_for("free: ");
@@ -474,11 +478,10 @@ async fn model_picker_switches_and_the_conversation_goes_on() {
     tty.wait_for("From Claude.");
     wait_idle(&tty);
     tty.line("/model");
-    let screen = tty.wait_for("Switch model");
-    assert!(
-        screen.contains("❯ claude-sonnet-4-5"),
-        "the current model is selected: {screen}"
-    );
+    // The current model is selected.
+    tty.wait("the model picker", |s| {
+        s.contains("Switch model") && s.contains("❯ claude-sonnet-4-5")
+    });
     tty.send("gpt-4.1");
     tty.wait_for("❯ gpt-4.1");
     tty.send("\r");
@@ -530,11 +533,10 @@ async fn resume_clear_permissions_and_init() {
     tty.wait_for("Resume a session");
     tty.wait_for("❯ the first thing");
     tty.send("\r");
-    let screen = tty.wait_for("Resumed session");
-    assert!(
-        screen.contains("Noted the first thing."),
-        "the last exchange is replayed: {screen}"
-    );
+    // The last exchange is replayed.
+    tty.wait("the resumed session", |s| {
+        s.contains("Resumed session") && s.contains("Noted the first thing.")
+    });
     wait_idle(&tty);
     tty.line("still there?");
     tty.wait_for("Back again.");
