@@ -11,7 +11,7 @@
 
 use std::io::{self, Write};
 
-use crossterm::cursor::{Hide, MoveToColumn, MoveUp, Show};
+use crossterm::cursor::{Hide, MoveDown, MoveToColumn, MoveUp, Show};
 use crossterm::style::{
     Attribute, Color as TermColor, Print, ResetColor, SetAttribute, SetForegroundColor,
 };
@@ -32,6 +32,11 @@ pub struct Screen<W: Write> {
     /// The cursor's row within the live area, counted from its top.
     cursor_row: u16,
     color: bool,
+    /// The live rows on screen now, and the width they were drawn at.
+    drawn: Vec<Line>,
+    drawn_width: u16,
+    /// Rewrite only changed rows when possible (off: every frame is drawn whole).
+    patching: bool,
 }
 
 impl<W: Write> Screen<W> {
@@ -45,6 +50,9 @@ impl<W: Write> Screen<W> {
             live_rows: 0,
             cursor_row: 0,
             color,
+            drawn: Vec::new(),
+            drawn_width: 0,
+            patching: true,
         }
     }
 
@@ -63,22 +71,67 @@ impl<W: Write> Screen<W> {
 
     /// Prints `finished` into the scrollback, then draws `live` below it (cut to fit the
     /// screen, keeping its bottom), with the cursor at `cursor` (hidden when `None`).
+    ///
+    /// When nothing is finished and the live area keeps its height, only the rows that
+    /// changed are rewritten (a spinner tick is one row, not the whole area): fewer bytes
+    /// on slow links, and no flicker on terminals without synchronized updates.
     pub fn draw(
         &mut self,
         finished: &[Line],
         live: &[Line],
         cursor: Option<Cursor>,
     ) -> io::Result<()> {
+        let (rows, cursor) = self.layout(live, cursor);
         queue!(self.out, BeginSynchronizedUpdate, Hide)?;
-        self.erase_live()?;
-        let width = self.width();
-        for line in finished {
-            for row in line.wrap(width, 0) {
-                self.row(&row)?;
-                self.out.queue(Print("\r\n"))?;
+        let patch = self.patching
+            && finished.is_empty()
+            && self.drawn_width == self.width
+            && self.drawn.len() == rows.len()
+            && !rows.is_empty();
+        if patch {
+            for (i, row) in rows.iter().enumerate() {
+                if self.drawn.get(i) != Some(row) {
+                    self.go_to_row(i as u16)?;
+                    queue!(self.out, MoveToColumn(0), Clear(ClearType::CurrentLine))?;
+                    self.row(row)?;
+                }
             }
+        } else {
+            self.erase_live()?;
+            let width = self.width();
+            for line in finished {
+                for row in line.wrap(width, 0) {
+                    self.row(&row)?;
+                    self.out.queue(Print("\r\n"))?;
+                }
+            }
+            for (i, row) in rows.iter().enumerate() {
+                if i > 0 {
+                    self.out.queue(Print("\r\n"))?;
+                }
+                self.row(row)?;
+            }
+            self.cursor_row = (rows.len() as u16).saturating_sub(1);
         }
-        // The cursor names a line of `live`; find the row that line starts on once wrapped.
+        self.live_rows = rows.len() as u16;
+        let last = self.live_rows.saturating_sub(1);
+        match cursor {
+            Some((col, row)) => {
+                self.go_to_row(row.min(last))?;
+                queue!(self.out, MoveToColumn(col.min(self.width - 1)), Show)?;
+            }
+            None => self.go_to_row(last)?,
+        }
+        self.drawn = rows;
+        self.drawn_width = self.width;
+        queue!(self.out, EndSynchronizedUpdate)?;
+        self.out.flush()
+    }
+
+    /// `live` wrapped to the width and cut to fit the screen (keeping its bottom), and
+    /// the cursor moved from its line to its row.
+    fn layout(&self, live: &[Line], cursor: Option<Cursor>) -> (Vec<Line>, Option<Cursor>) {
+        let width = self.width();
         let mut rows: Vec<Line> = Vec::with_capacity(live.len());
         let mut cursor = cursor;
         for (i, line) in live.iter().enumerate() {
@@ -94,27 +147,18 @@ impl<W: Write> Screen<W> {
             rows.drain(..cut);
             cursor = cursor.and_then(|(c, r)| r.checked_sub(cut as u16).map(|r| (c, r)));
         }
-        for (i, row) in rows.iter().enumerate() {
-            if i > 0 {
-                self.out.queue(Print("\r\n"))?;
-            }
-            self.row(row)?;
+        (rows, cursor)
+    }
+
+    /// Moves the cursor to a row of the live area (counted from its top).
+    fn go_to_row(&mut self, row: u16) -> io::Result<()> {
+        if row < self.cursor_row {
+            self.out.queue(MoveUp(self.cursor_row - row))?;
+        } else if row > self.cursor_row {
+            self.out.queue(MoveDown(row - self.cursor_row))?;
         }
-        self.live_rows = rows.len() as u16;
-        let last = self.live_rows.saturating_sub(1);
-        match cursor {
-            Some((col, row)) => {
-                let row = row.min(last);
-                if last > row {
-                    self.out.queue(MoveUp(last - row))?;
-                }
-                queue!(self.out, MoveToColumn(col.min(self.width - 1)), Show)?;
-                self.cursor_row = row;
-            }
-            None => self.cursor_row = last,
-        }
-        queue!(self.out, EndSynchronizedUpdate)?;
-        self.out.flush()
+        self.cursor_row = row;
+        Ok(())
     }
 
     /// Erases the live area and leaves the cursor at its top, ready for normal output
@@ -134,6 +178,7 @@ impl<W: Write> Screen<W> {
         )?;
         self.live_rows = 0;
         self.cursor_row = 0;
+        self.drawn.clear();
         self.out.flush()
     }
 
@@ -145,6 +190,7 @@ impl<W: Write> Screen<W> {
         self.out.queue(Clear(ClearType::FromCursorDown))?;
         self.live_rows = 0;
         self.cursor_row = 0;
+        self.drawn.clear();
         Ok(())
     }
 
@@ -244,6 +290,69 @@ mod tests {
         assert_eq!(rows.last().copied(), Some("row 9"));
         assert!(rows.contains(&"row 5"), "{screen}");
         assert!(!rows.contains(&"row 4"), "{screen}");
+    }
+
+    #[test]
+    fn patched_frames_look_exactly_like_whole_ones_and_cost_less() {
+        // A pseudo-random session: spinner ticks, a growing answer, finished lines, an
+        // input box that grows and shrinks, the cursor moving.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let mut frames = Vec::new();
+        for step in 0..300 {
+            let finished: Vec<Line> = if next(6) == 0 {
+                vec![Line::plain(format!("done {step}"))]
+            } else {
+                vec![]
+            };
+            let input_rows = 1 + next(3) as usize;
+            let mut live = vec![
+                Line::plain(format!("answer so far {}", next(4))),
+                Line::styled(format!("spinner {}", step % 10), Style::fg(Color::Magenta)),
+            ];
+            live.extend((0..input_rows).map(|i| Line::plain(format!("› input {i}"))));
+            live.push(Line::plain("status"));
+            let cursor =
+                (next(4) != 0).then(|| (next(8) as u16, 2 + next(input_rows as u64) as u16));
+            frames.push((finished, live, cursor));
+        }
+        let run = |patching: bool| {
+            let mut screen = Screen::new(Vec::new(), 30, 10, true);
+            screen.patching = patching;
+            for (finished, live, cursor) in &frames {
+                screen.draw(finished, live, *cursor).expect("draw");
+            }
+            let bytes = screen.into_inner();
+            let mut parser = vt100::Parser::new(10, 30, 200);
+            parser.process(&bytes);
+            let screen = parser.screen();
+            let cursor = screen.cursor_position();
+            let hidden = screen.hide_cursor();
+            parser.screen_mut().set_scrollback(200);
+            let scrolled = parser.screen().contents();
+            (
+                parser.screen().contents(),
+                scrolled,
+                cursor,
+                hidden,
+                bytes.len(),
+            )
+        };
+        let (patched, patched_history, patched_cursor, patched_hidden, patched_bytes) = run(true);
+        let (whole, whole_history, whole_cursor, whole_hidden, whole_bytes) = run(false);
+        assert_eq!(patched, whole);
+        assert_eq!(patched_history, whole_history);
+        assert_eq!(
+            (patched_cursor, patched_hidden),
+            (whole_cursor, whole_hidden)
+        );
+        assert!(
+            patched_bytes < whole_bytes,
+            "patching wrote {patched_bytes} bytes, whole frames {whole_bytes}"
+        );
     }
 
     #[test]
