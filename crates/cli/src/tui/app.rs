@@ -114,6 +114,8 @@ struct App<'a> {
     quit: bool,
     /// Images from `--image`, sent with the first prompt.
     images: Vec<ContentBlock>,
+    /// Context windows learned from the provider (Ollama reads the model's metadata).
+    windows_tx: mpsc::UnboundedSender<(String, u64)>,
 }
 
 /// Cost across the session's models; unknown prices are counted, not guessed.
@@ -165,6 +167,7 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         .unwrap_or((80, 24));
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let (windows_tx, mut windows_rx) = mpsc::unbounded_channel();
     let window = agent
         .provider()
         .capabilities(&assembled.model)
@@ -199,7 +202,9 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         exit_armed: None,
         quit: false,
         images,
+        windows_tx,
     };
+    app.probe_window();
     app.welcome(run_state.session.resumed, &notes);
     app.draw();
 
@@ -221,6 +226,11 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
                 }
             }
             Some(ask) = approvals.recv() => app.on_approval(ask),
+            Some((model, window)) = windows_rx.recv() => {
+                if model == app.model {
+                    app.window = window;
+                }
+            }
             event = keys.next() => match event {
                 Some(Ok(event)) => app.on_terminal(event),
                 // The terminal is gone: nothing more can be typed.
@@ -333,6 +343,18 @@ impl App<'_> {
             self.finished.extend(view::error(note, ""));
         }
         self.finished.push(Line::empty());
+    }
+
+    /// Asks the provider for the model's real context window in the background; the
+    /// static table answers until then.
+    fn probe_window(&self) {
+        let provider = self.agent.provider().clone();
+        let model = self.model.clone();
+        let tx = self.windows_tx.clone();
+        tokio::spawn(async move {
+            let window = provider.probe_capabilities(&model).await.context_window;
+            let _ = tx.send((model, window));
+        });
     }
 
     /// The `@` menu waits for the file list.
@@ -856,6 +878,7 @@ impl App<'_> {
                 self.agent = Arc::new(agent);
                 self.provider = assembled.provider;
                 self.model = assembled.model;
+                self.probe_window();
                 self.finished.extend(view::note(&format!(
                     "Now using {}/{}; the conversation goes on with it.",
                     self.provider, self.model

@@ -701,3 +701,24 @@ async fn thinking_folds_and_long_tool_output_expands_on_ctrl_o() {
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_context_gauge_uses_the_window_ollama_reports() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![Turn::text("Hi.").with_usage(4_086, 10)])).await;
+    sandbox.write(
+        ".cuervo/config.yml",
+        &format!(
+            "providers:\n  ollama:\n    base_url: {}\n    model: mock-model\n",
+            server.ollama_base_url()
+        ),
+    );
+    let mut tty = spawn(&sandbox, &[], &["--provider", "ollama"]);
+    wait_idle(&tty);
+    tty.line("hello");
+    tty.wait_for("Hi.");
+    // 4,096 of the 8,192 tokens /api/show reports (the static table knows only 2,048).
+    tty.wait("the context gauge", |s| s.contains("mock-model · ask · ctx 50%"));
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
