@@ -718,7 +718,9 @@ async fn the_context_gauge_uses_the_window_ollama_reports() {
     tty.line("hello");
     tty.wait_for("Hi.");
     // 4,096 of the 8,192 tokens /api/show reports (the static table knows only 2,048).
-    tty.wait("the context gauge", |s| s.contains("mock-model · ask · ctx 50%"));
+    tty.wait("the context gauge", |s| {
+        s.contains("mock-model · ask · ctx 50%")
+    });
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
 }
