@@ -182,6 +182,11 @@ No API key is set for the `{provider}` provider (model {model}). Pick one:
   export OPENAI_API_KEY=sk-...          # OpenAI: cuervo --model gpt-4.1
   export DEEPSEEK_API_KEY=sk-...        # DeepSeek: cuervo --model deepseek-chat
 
+Or stay offline with a model on this machine (scripts/install sets one up, or
+`cuervo models import FILE.gguf --name smollm2`):
+
+  cuervo --provider local
+
 Any OpenAI-compatible server (Ollama, llama.cpp, vLLM, LM Studio, a company gateway)
 works too; add it to ~/.config/cuervo/config.yml:
 
@@ -225,5 +230,6 @@ mod tests {
         let g = first_run_guide("anthropic", "claude-sonnet-4-5", Some("ANTHROPIC_API_KEY"));
         assert!(g.contains("export ANTHROPIC_API_KEY"));
         assert!(g.contains("base_url"));
+        assert!(g.contains("cuervo --provider local"));
     }
 }
