@@ -709,7 +709,11 @@ impl App<'_> {
     }
 
     fn show_cost(&mut self) {
-        let Some(session) = &self.session else { return };
+        let Some(session) = &self.session else {
+            return self.finished.extend(view::note(
+                "The cost is shown between turns; the status line has it meanwhile.",
+            ));
+        };
         let cost = self.cost.shown();
         let mut lines = view::note(&usage_line(&session.usage, cost));
         if self.cost.unpriced_calls > 0 {
