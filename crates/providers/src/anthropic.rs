@@ -7,7 +7,7 @@ use cuervo_domain::{
     BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, EncryptedReasoning, Message,
     ModelChunk, ModelError, ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
 };
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::sse::Event;
 use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
@@ -51,13 +51,10 @@ impl AnthropicProvider {
     }
 
     fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = self.transport.key_header("")? {
-            headers.insert("x-api-key", key);
-        }
-        headers.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(self.transport.with_extra_headers(headers))
+        let mut protocol = HeaderMap::new();
+        protocol.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
+        self.transport
+            .json_headers(HeaderName::from_static("x-api-key"), "", protocol)
     }
 }
 

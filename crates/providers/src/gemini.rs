@@ -18,7 +18,7 @@ use cuervo_domain::{
     BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, EncryptedReasoning, ModelChunk,
     ModelError, ModelErrorKind, ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
 };
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName};
 use serde_json::{Value, json};
 
 use crate::sse::Event;
@@ -68,12 +68,11 @@ impl GeminiProvider {
     }
 
     fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = self.transport.key_header("")? {
-            headers.insert("x-goog-api-key", key);
-        }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(self.transport.with_extra_headers(headers))
+        self.transport.json_headers(
+            HeaderName::from_static("x-goog-api-key"),
+            "",
+            HeaderMap::new(),
+        )
     }
 }
 

@@ -16,7 +16,7 @@ use cuervo_domain::{
     ModelErrorKind, ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
 };
 use futures::StreamExt;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde_json::{Value, json};
 
 use crate::sse::Event;
@@ -144,12 +144,8 @@ impl Inner {
     }
 
     fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = self.transport.key_header("Bearer ")? {
-            headers.insert(AUTHORIZATION, key);
-        }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(self.transport.with_extra_headers(headers))
+        self.transport
+            .json_headers(AUTHORIZATION, "Bearer ", HeaderMap::new())
     }
 
     fn cached(&self, model: &str) -> Option<ModelInfo> {

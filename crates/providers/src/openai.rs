@@ -8,7 +8,7 @@ use cuervo_domain::{
     BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, ModelChunk, ModelError,
     ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
 };
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde_json::json;
 
 use crate::sse::Event;
@@ -16,60 +16,87 @@ use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
 use crate::wire::openai as wire;
 use crate::{ProviderSettings, catalog, embeddings, prepare, pricing};
 
-/// [`ModelProvider`] for the OpenAI Chat Completions API and compatible servers.
-pub struct OpenAiProvider {
-    transport: Transport,
-    /// OpenAI itself wants `max_completion_tokens` (its reasoning models reject
-    /// `max_tokens`); compatible servers only know `max_tokens`.
-    completion_tokens_field: bool,
-    thinking_budget: Option<u32>,
+/// What the Chat Completions and Responses adapters share: the endpoint with bearer
+/// auth, `/embeddings` and the `/models` probe.
+pub(crate) struct OpenAiEndpoint {
+    pub(crate) transport: Transport,
     embedding_model: String,
 }
 
-impl OpenAiProvider {
+impl OpenAiEndpoint {
     /// Validates `settings` and builds the HTTP client. A key is required when
     /// `api_key_env` names where it should come from; otherwise (a local server) requests
     /// go out without `Authorization`.
-    pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
-        let completion_tokens_field = settings.base_url.contains("api.openai.com");
-        let thinking_budget = settings.thinking_budget;
+    pub(crate) fn new(settings: ProviderSettings) -> crate::Result<Self> {
         let embedding_model = settings
             .embedding_model
             .clone()
             .unwrap_or_else(|| embeddings::OPENAI_DEFAULT_MODEL.to_owned());
         Ok(Self {
             transport: Transport::new(settings, false)?,
-            completion_tokens_field,
-            thinking_budget,
             embedding_model,
         })
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.transport.base_url())
+    pub(crate) fn headers(&self) -> Result<HeaderMap, ModelError> {
+        self.transport
+            .json_headers(AUTHORIZATION, "Bearer ", HeaderMap::new())
     }
 
-    fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = self.transport.key_header("Bearer ")? {
-            headers.insert(AUTHORIZATION, key);
+    pub(crate) fn embed<'a>(
+        &'a self,
+        texts: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Vec<f32>>, ModelError>> {
+        embeddings::openai(
+            &self.transport,
+            self.transport.url("embeddings"),
+            self.headers(),
+            &self.embedding_model,
+            texts,
+        )
+    }
+
+    pub(crate) fn is_available(&self) -> BoxFuture<'_, bool> {
+        match self.headers() {
+            Ok(headers) => self.transport.probe(self.transport.url("models"), headers),
+            Err(_) => Box::pin(async { false }),
         }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(self.transport.with_extra_headers(headers))
+    }
+}
+
+/// [`ModelProvider`] for the OpenAI Chat Completions API and compatible servers.
+pub struct OpenAiProvider {
+    endpoint: OpenAiEndpoint,
+    /// OpenAI itself wants `max_completion_tokens` (its reasoning models reject
+    /// `max_tokens`); compatible servers only know `max_tokens`.
+    completion_tokens_field: bool,
+    thinking_budget: Option<u32>,
+}
+
+impl OpenAiProvider {
+    /// See [`OpenAiEndpoint::new`].
+    pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
+        Ok(Self {
+            completion_tokens_field: settings.base_url.contains("api.openai.com"),
+            thinking_budget: settings.thinking_budget,
+            endpoint: OpenAiEndpoint::new(settings)?,
+        })
     }
 }
 
 impl ModelProvider for OpenAiProvider {
     fn name(&self) -> &str {
-        self.transport.name()
+        self.endpoint.transport.name()
     }
 
     fn capabilities(&self, model: &str) -> Capabilities {
-        self.transport.cap_context(catalog::capabilities(model))
+        self.endpoint
+            .transport
+            .cap_context(catalog::capabilities(model))
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let headers = match self.headers() {
+        let headers = match self.endpoint.headers() {
             Ok(headers) => headers,
             Err(error) => return transport::fail(error),
         };
@@ -82,9 +109,9 @@ impl ModelProvider for OpenAiProvider {
             Err(error) => return transport::fail(error),
         };
         let name = self.name().to_owned();
-        self.transport.send(
+        self.endpoint.transport.send(
             HttpRequest {
-                url: self.url("chat/completions"),
+                url: self.endpoint.transport.url("chat/completions"),
                 headers,
                 body,
                 stream: request.stream,
@@ -99,20 +126,11 @@ impl ModelProvider for OpenAiProvider {
         &'a self,
         texts: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<Vec<f32>>, ModelError>> {
-        embeddings::openai(
-            &self.transport,
-            self.url("embeddings"),
-            self.headers(),
-            &self.embedding_model,
-            texts,
-        )
+        self.endpoint.embed(texts)
     }
 
     fn is_available(&self) -> BoxFuture<'_, bool> {
-        match self.headers() {
-            Ok(headers) => self.transport.probe(self.url("models"), headers),
-            Err(_) => Box::pin(async { false }),
-        }
+        self.endpoint.is_available()
     }
 
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {
@@ -986,16 +1004,16 @@ mod tests {
             "http://127.0.0.1:8080/v1/",
         ))
         .expect("builds");
-        let headers = local.headers().expect("no key needed");
+        let headers = local.endpoint.headers().expect("no key needed");
         assert!(headers.get(AUTHORIZATION).is_none());
         assert_eq!(
-            local.url("chat/completions"),
+            local.endpoint.transport.url("chat/completions"),
             "http://127.0.0.1:8080/v1/chat/completions"
         );
 
         let deepseek = OpenAiProvider::new(ProviderSettings::known("deepseek").expect("known"))
             .expect("builds");
-        let error = deepseek.headers().expect_err("key needed");
+        let error = deepseek.endpoint.headers().expect_err("key needed");
         assert_eq!(error.kind, ModelErrorKind::Auth);
         assert!(
             error.message.contains("DEEPSEEK_API_KEY"),
@@ -1011,6 +1029,7 @@ mod tests {
         .expect("builds");
         assert_eq!(
             keyed
+                .endpoint
                 .headers()
                 .expect("key")
                 .get(AUTHORIZATION)

@@ -13,65 +13,46 @@ use cuervo_domain::{
     BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, EncryptedReasoning, ModelChunk,
     ModelError, ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
 };
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 
-use crate::openai::data_url;
+use crate::openai::{OpenAiEndpoint, data_url};
 use crate::sse::Event;
-use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
+use crate::transport::{self, Decoder, Framing, HttpRequest};
 use crate::wire::responses as wire;
-use crate::{ProviderSettings, catalog, embeddings, prepare, pricing};
+use crate::{ProviderSettings, catalog, prepare, pricing};
 
 /// What `include` asks for to get reasoning back.
 pub const INCLUDE_ENCRYPTED_REASONING: &str = "reasoning.encrypted_content";
 
 /// [`ModelProvider`] for the OpenAI Responses API.
 pub struct ResponsesProvider {
-    transport: Transport,
+    endpoint: OpenAiEndpoint,
     thinking_budget: Option<u32>,
-    embedding_model: String,
 }
 
 impl ResponsesProvider {
     /// Validates `settings` and builds the HTTP client. As for Chat Completions, a key is
     /// required when `api_key_env` names where it should come from.
     pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
-        let thinking_budget = settings.thinking_budget;
-        let embedding_model = settings
-            .embedding_model
-            .clone()
-            .unwrap_or_else(|| embeddings::OPENAI_DEFAULT_MODEL.to_owned());
         Ok(Self {
-            transport: Transport::new(settings, false)?,
-            thinking_budget,
-            embedding_model,
+            thinking_budget: settings.thinking_budget,
+            endpoint: OpenAiEndpoint::new(settings)?,
         })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.transport.base_url())
-    }
-
-    fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = self.transport.key_header("Bearer ")? {
-            headers.insert(AUTHORIZATION, key);
-        }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(self.transport.with_extra_headers(headers))
     }
 }
 
 impl ModelProvider for ResponsesProvider {
     fn name(&self) -> &str {
-        self.transport.name()
+        self.endpoint.transport.name()
     }
 
     fn capabilities(&self, model: &str) -> Capabilities {
-        self.transport.cap_context(catalog::capabilities(model))
+        self.endpoint
+            .transport
+            .cap_context(catalog::capabilities(model))
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let headers = match self.headers() {
+        let headers = match self.endpoint.headers() {
             Ok(headers) => headers,
             Err(error) => return transport::fail(error),
         };
@@ -82,9 +63,9 @@ impl ModelProvider for ResponsesProvider {
             Err(error) => return transport::fail(error),
         };
         let name = self.name().to_owned();
-        self.transport.send(
+        self.endpoint.transport.send(
             HttpRequest {
-                url: self.url("responses"),
+                url: self.endpoint.transport.url("responses"),
                 headers,
                 body,
                 stream: request.stream,
@@ -99,20 +80,11 @@ impl ModelProvider for ResponsesProvider {
         &'a self,
         texts: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<Vec<f32>>, ModelError>> {
-        embeddings::openai(
-            &self.transport,
-            self.url("embeddings"),
-            self.headers(),
-            &self.embedding_model,
-            texts,
-        )
+        self.endpoint.embed(texts)
     }
 
     fn is_available(&self) -> BoxFuture<'_, bool> {
-        match self.headers() {
-            Ok(headers) => self.transport.probe(self.url("models"), headers),
-            Err(_) => Box::pin(async { false }),
-        }
+        self.endpoint.is_available()
     }
 
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {

@@ -227,6 +227,30 @@ impl Transport {
     }
 
     /// Adds the configured extra headers (they win over the adapter's defaults).
+    /// The headers of a JSON request: `protocol` (an API version, say), the key under
+    /// `key_name` with `key_prefix` (`Authorization: Bearer …`, `x-api-key: …`) when there
+    /// is one, `Content-Type`, then the configured extra headers, which win.
+    pub(crate) fn json_headers(
+        &self,
+        key_name: HeaderName,
+        key_prefix: &str,
+        mut protocol: HeaderMap,
+    ) -> Result<HeaderMap, ModelError> {
+        if let Some(key) = self.key_header(key_prefix)? {
+            protocol.insert(key_name, key);
+        }
+        protocol.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(self.with_extra_headers(protocol))
+    }
+
+    /// `{base_url}/{path}`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base_url)
+    }
+
     pub(crate) fn with_extra_headers(&self, mut headers: HeaderMap) -> HeaderMap {
         for (name, value) in &self.extra_headers {
             headers.insert(name, value.clone());
