@@ -10,7 +10,7 @@ use cuervo_domain::{
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::sse::Event;
-use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
+use crate::transport::{self, Decoder, Framing, Transport};
 use crate::wire::anthropic as wire;
 use crate::{ProviderSettings, catalog, prepare, pricing};
 
@@ -68,25 +68,14 @@ impl ModelProvider for AnthropicProvider {
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let headers = match self.headers() {
-            Ok(headers) => headers,
-            Err(error) => return transport::fail(error),
-        };
         let request = prepare::prepare(request, self.thinking_budget);
-        let body = match transport::body(self.name(), &to_wire(&request, self.prompt_caching)) {
-            Ok(body) => body,
-            Err(error) => return transport::fail(error),
-        };
-        let name = self.name().to_owned();
-        self.transport.send(
-            HttpRequest {
-                url: self.url("messages"),
-                headers,
-                body,
-                stream: request.stream,
-                framing: Framing::Sse,
-            },
-            move || StreamDecoder::new(&name),
+        self.transport.post(
+            self.url("messages"),
+            self.headers(),
+            &to_wire(&request, self.prompt_caching),
+            request.stream,
+            Framing::Sse,
+            StreamDecoder::new,
             decode_whole,
         )
     }

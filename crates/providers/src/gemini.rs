@@ -22,7 +22,7 @@ use reqwest::header::{HeaderMap, HeaderName};
 use serde_json::{Value, json};
 
 use crate::sse::Event;
-use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
+use crate::transport::{self, Decoder, Framing, Transport};
 use crate::wire::gemini as wire;
 use crate::{ProviderSettings, catalog, embeddings, prepare, pricing};
 
@@ -92,16 +92,8 @@ impl ModelProvider for GeminiProvider {
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let headers = match self.headers() {
-            Ok(headers) => headers,
-            Err(error) => return transport::fail(error),
-        };
         let request = prepare::prepare(request, self.thinking_budget);
         let thinking = catalog::lookup(&request.model).is_some_and(|c| c.thinking);
-        let body = match transport::body(self.name(), &to_wire(&request, thinking)) {
-            Ok(body) => body,
-            Err(error) => return transport::fail(error),
-        };
         let url = if request.stream {
             format!(
                 "{}?alt=sse",
@@ -110,16 +102,13 @@ impl ModelProvider for GeminiProvider {
         } else {
             self.url(&request.model, "generateContent")
         };
-        let name = self.name().to_owned();
-        self.transport.send(
-            HttpRequest {
-                url,
-                headers,
-                body,
-                stream: request.stream,
-                framing: Framing::Sse,
-            },
-            move || StreamDecoder::new(&name),
+        self.transport.post(
+            url,
+            self.headers(),
+            &to_wire(&request, thinking),
+            request.stream,
+            Framing::Sse,
+            StreamDecoder::new,
             decode_whole,
         )
     }

@@ -20,7 +20,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde_json::{Value, json};
 
 use crate::sse::Event;
-use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
+use crate::transport::{self, Decoder, Framing, Transport};
 use crate::wire::ollama as wire;
 use crate::{ProviderSettings, embeddings, prepare};
 
@@ -202,21 +202,13 @@ impl Inner {
         let capabilities = info.capabilities(limit);
         let known = info.capabilities.is_some().then_some(&capabilities);
         let request = prepare::prepare_with(request, self.thinking_budget, known);
-        let wire = to_wire(&request, info.num_ctx(limit), capabilities.thinking);
-        let body = match transport::body(self.transport.name(), &wire) {
-            Ok(body) => body,
-            Err(error) => return transport::fail(error),
-        };
-        let name = self.transport.name().to_owned();
-        self.transport.send(
-            HttpRequest {
-                url: self.url("chat"),
-                headers,
-                body,
-                stream: request.stream,
-                framing: Framing::Ndjson,
-            },
-            move || StreamDecoder::new(&name),
+        self.transport.post(
+            self.url("chat"),
+            Ok(headers),
+            &to_wire(&request, info.num_ctx(limit), capabilities.thinking),
+            request.stream,
+            Framing::Ndjson,
+            StreamDecoder::new,
             decode_whole,
         )
     }

@@ -12,7 +12,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde_json::json;
 
 use crate::sse::Event;
-use crate::transport::{self, Decoder, Framing, HttpRequest, Transport};
+use crate::transport::{self, Decoder, Framing, Transport};
 use crate::wire::openai as wire;
 use crate::{ProviderSettings, catalog, embeddings, prepare, pricing};
 
@@ -96,28 +96,17 @@ impl ModelProvider for OpenAiProvider {
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let headers = match self.endpoint.headers() {
-            Ok(headers) => headers,
-            Err(error) => return transport::fail(error),
-        };
         // Chat Completions has no thinking budget to send (reasoning models think anyway);
         // preparing still replaces images for models known to be blind.
         let request = prepare::prepare(request, self.thinking_budget);
-        let wire = to_wire(&request, self.completion_tokens_field);
-        let body = match transport::body(self.name(), &wire) {
-            Ok(body) => body,
-            Err(error) => return transport::fail(error),
-        };
-        let name = self.name().to_owned();
-        self.endpoint.transport.send(
-            HttpRequest {
-                url: self.endpoint.transport.url("chat/completions"),
-                headers,
-                body,
-                stream: request.stream,
-                framing: Framing::Sse,
-            },
-            move || StreamDecoder::new(&name),
+        let transport = &self.endpoint.transport;
+        transport.post(
+            transport.url("chat/completions"),
+            self.endpoint.headers(),
+            &to_wire(&request, self.completion_tokens_field),
+            request.stream,
+            Framing::Sse,
+            StreamDecoder::new,
             decode_whole,
         )
     }

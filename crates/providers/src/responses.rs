@@ -16,7 +16,7 @@ use cuervo_domain::{
 
 use crate::openai::{OpenAiEndpoint, data_url};
 use crate::sse::Event;
-use crate::transport::{self, Decoder, Framing, HttpRequest};
+use crate::transport::{self, Decoder, Framing};
 use crate::wire::responses as wire;
 use crate::{ProviderSettings, catalog, prepare, pricing};
 
@@ -52,26 +52,16 @@ impl ModelProvider for ResponsesProvider {
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let headers = match self.endpoint.headers() {
-            Ok(headers) => headers,
-            Err(error) => return transport::fail(error),
-        };
         let request = prepare::prepare(request, self.thinking_budget);
         let reasoning = is_reasoning_model(&request.model);
-        let body = match transport::body(self.name(), &to_wire(&request, reasoning)) {
-            Ok(body) => body,
-            Err(error) => return transport::fail(error),
-        };
-        let name = self.name().to_owned();
-        self.endpoint.transport.send(
-            HttpRequest {
-                url: self.endpoint.transport.url("responses"),
-                headers,
-                body,
-                stream: request.stream,
-                framing: Framing::Sse,
-            },
-            move || StreamDecoder::new(&name),
+        let transport = &self.endpoint.transport;
+        transport.post(
+            transport.url("responses"),
+            self.endpoint.headers(),
+            &to_wire(&request, reasoning),
+            request.stream,
+            Framing::Sse,
+            StreamDecoder::new,
             decode_whole,
         )
     }

@@ -258,6 +258,46 @@ impl Transport {
         headers
     }
 
+    /// Posts `wire` as JSON to `url` and streams the decoded answer. A header or
+    /// serialisation failure becomes the stream's only item, so an adapter's `invoke` is
+    /// the mapping to its wire format and nothing else. `decoder` gets the provider name.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn post<T, D>(
+        &self,
+        url: String,
+        headers: Result<HeaderMap, ModelError>,
+        wire: &T,
+        stream: bool,
+        framing: Framing,
+        decoder: fn(&str) -> D,
+        whole: WholeDecoder,
+    ) -> ChunkStream
+    where
+        T: serde::Serialize,
+        D: Decoder,
+    {
+        let headers = match headers {
+            Ok(headers) => headers,
+            Err(error) => return fail(error),
+        };
+        let body = match body(&self.name, wire) {
+            Ok(body) => body,
+            Err(error) => return fail(error),
+        };
+        let name = self.name.clone();
+        self.send(
+            HttpRequest {
+                url,
+                headers,
+                body,
+                stream,
+                framing,
+            },
+            move || decoder(&name),
+            whole,
+        )
+    }
+
     /// Sends `request` under the retry policy and streams the decoded answer.
     pub(crate) fn send<D, F>(
         &self,
