@@ -9,7 +9,7 @@ use cuervo_domain::{
     ToolCall, ToolResult, ToolSpec,
 };
 use cuervo_providers::{ProviderSettings, RetryPolicy, WireKind, build_provider};
-use cuervo_testkit::MockServer;
+use cuervo_testkit::{MockServer, Script, Turn};
 use futures::StreamExt;
 use serde_json::json;
 
@@ -103,6 +103,18 @@ pub async fn collect(
     request: ModelRequest,
 ) -> Vec<Result<ModelChunk, ModelError>> {
     provider.invoke(request).collect().await
+}
+
+/// One call to a `kind` provider against a mock playing `turns`: the mock (to look at
+/// what was sent) and every chunk of the reply.
+pub async fn answer(
+    kind: WireKind,
+    turns: Vec<Turn>,
+    request: ModelRequest,
+) -> (MockServer, Vec<ModelChunk>) {
+    let server = MockServer::start(Script::new(turns)).await.unwrap();
+    let reply = chunks(collect(&*provider(kind, &server), request).await);
+    (server, reply)
 }
 
 /// Every chunk, or the first error.

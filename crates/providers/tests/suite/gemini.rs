@@ -13,20 +13,8 @@ use super::common::*;
 const KIND: WireKind = WireKind::Gemini;
 
 #[tokio::test]
-async fn streams_a_text_reply_over_sse_with_the_key_header() {
-    let server = MockServer::start(Script::new(vec![
-        Turn::text("Hello from the mock.").with_usage(42, 7),
-    ]))
-    .await
-    .unwrap();
-    let chunks = chunks(collect(&*provider(KIND, &server), request(true)).await);
-    assert_eq!(text(&chunks), "Hello from the mock.");
-    assert!(chunks.iter().any(|c| matches!(
-        c,
-        ModelChunk::Usage { usage } if usage.input_tokens == 42 && usage.output_tokens == 7
-    )));
-    assert_eq!(stop(&chunks), StopReason::EndTurn);
-
+async fn a_streamed_request_goes_over_sse_with_the_key_header() {
+    let (server, _) = answer(KIND, vec![Turn::text("Hi.")], request(true)).await;
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/v1beta/models/mock-model:streamGenerateContent");
     assert_eq!(sent.query, "alt=sse");
@@ -49,13 +37,7 @@ async fn streams_a_text_reply_over_sse_with_the_key_header() {
 
 #[tokio::test]
 async fn non_streaming_calls_generate_content() {
-    let server = MockServer::start(Script::new(vec![Turn::text("Hello from the mock.")]))
-        .await
-        .unwrap();
-    let chunks = chunks(collect(&*provider(KIND, &server), request(false)).await);
-    assert_eq!(text(&chunks), "Hello from the mock.");
-    assert!(has_usage(&chunks), "{chunks:?}");
-    assert_eq!(stop(&chunks), StopReason::EndTurn);
+    let (server, _) = answer(KIND, vec![Turn::text("Hi.")], request(false)).await;
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/v1beta/models/mock-model:generateContent");
     assert!(!sent.is_stream());
@@ -175,33 +157,6 @@ async fn thinking_budget_thoughts_and_signatures() {
         b,
         ContentBlock::Thinking { encrypted: Some(e), .. } if *e == signature
     )));
-}
-
-#[tokio::test]
-async fn safety_blocks_are_refusals_and_stream_errors_are_errors() {
-    for stream in [true, false] {
-        let server = MockServer::start(Script::new(vec![
-            Turn::text("I can't help with that.").with_stop_reason("refusal"),
-            Turn::text("Cut").with_stop_reason("max_tokens"),
-        ]))
-        .await
-        .unwrap();
-        let provider = provider(KIND, &server);
-        assert_eq!(
-            stop(&chunks(collect(&*provider, request(stream)).await)),
-            StopReason::Refusal
-        );
-        assert_eq!(
-            stop(&chunks(collect(&*provider, request(stream)).await)),
-            StopReason::MaxTokens
-        );
-    }
-    let server = MockServer::start(Script::new(vec![Turn::stream_error("Internal error")]))
-        .await
-        .unwrap();
-    let error = error(collect(&*provider(KIND, &server), request(true)).await);
-    assert_eq!(error.kind, ModelErrorKind::Server);
-    assert!(error.message.contains("Internal error"));
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 mod anthropic;
 mod common;
+mod conformance;
 mod fixtures;
 mod gemini;
 mod ollama;

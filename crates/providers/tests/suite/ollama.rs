@@ -1,6 +1,6 @@
 //! The Ollama adapter against the mock's `/api/chat`, `/api/show`, `/api/embed`.
 
-use cuervo_domain::{ContentBlock, ModelChunk, ModelErrorKind, StopReason};
+use cuervo_domain::{ContentBlock, ModelErrorKind, StopReason};
 use cuervo_providers::{WireKind, ollama::UNKNOWN_CONTEXT_WINDOW};
 use cuervo_testkit::{LocalModel, MockServer, Script, Step, Turn, mock_embedding};
 use pretty_assertions::assert_eq;
@@ -193,20 +193,6 @@ async fn an_unknown_model_fails_before_any_chat() {
     assert!(error.message.contains("not found"), "{}", error.message);
     assert!(server.requests().is_empty());
     assert_eq!(server.remaining_turns(), 1);
-}
-
-#[tokio::test]
-async fn mid_stream_errors_are_errors() {
-    let server = MockServer::start(Script::new(vec![Turn::stream_error(
-        "model runner has unexpectedly stopped",
-    )]))
-    .await
-    .unwrap();
-    let items = collect(&*provider(KIND, &server), request(true)).await;
-    assert!(matches!(items[0], Ok(ModelChunk::Text { .. })));
-    let error = error(items);
-    assert_eq!(error.kind, ModelErrorKind::Server);
-    assert!(error.message.contains("unexpectedly stopped"));
 }
 
 #[tokio::test]

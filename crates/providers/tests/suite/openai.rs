@@ -1,8 +1,7 @@
 //! The OpenAI-compatible adapter against the mock's `/v1/chat/completions`.
 
-use cuervo_domain::{ModelChunk, StopReason};
 use cuervo_providers::WireKind;
-use cuervo_testkit::{MockServer, Script, Step, Turn};
+use cuervo_testkit::{MockServer, Script, Turn};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
@@ -11,29 +10,8 @@ use super::common::*;
 const KIND: WireKind = WireKind::OpenAiChat;
 
 #[tokio::test]
-async fn streams_a_text_reply_with_the_right_headers() {
-    let server = MockServer::start(Script::new(vec![
-        Turn::text("Hello from the mock.").with_usage(42, 7),
-    ]))
-    .await
-    .unwrap();
-    let chunks = chunks(collect(&*provider(KIND, &server), request(true)).await);
-    assert_eq!(text(&chunks), "Hello from the mock.");
-    assert!(
-        chunks
-            .iter()
-            .filter(|c| matches!(c, ModelChunk::Text { .. }))
-            .count()
-            > 1,
-        "text arrives in deltas: {chunks:?}"
-    );
-    assert!(chunks.iter().any(|c| matches!(
-        c,
-        ModelChunk::Usage { usage } if usage.input_tokens + usage.cache_read_tokens == 42
-            && usage.output_tokens == 7
-    )));
-    assert_eq!(stop(&chunks), StopReason::EndTurn);
-
+async fn a_streamed_request_has_the_right_headers_and_body() {
+    let (server, _) = answer(KIND, vec![Turn::text("Hi.")], request(true)).await;
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let sent = &requests[0];
@@ -53,63 +31,10 @@ async fn streams_a_text_reply_with_the_right_headers() {
 }
 
 #[tokio::test]
-async fn non_streaming_text_reply_gives_the_same_answer() {
-    let server = MockServer::start(Script::new(vec![Turn::text("Hello from the mock.")]))
-        .await
-        .unwrap();
-    let chunks = chunks(collect(&*provider(KIND, &server), request(false)).await);
-    assert_eq!(text(&chunks), "Hello from the mock.");
-    assert!(has_usage(&chunks), "{chunks:?}");
-    assert_eq!(stop(&chunks), StopReason::EndTurn);
+async fn a_non_streaming_request_asks_for_no_stream_options() {
+    let (server, _) = answer(KIND, vec![Turn::text("Hi.")], request(false)).await;
     let sent = &server.requests()[0].body;
-    assert_eq!(sent["stream"], json!(false));
     assert_eq!(sent.get("stream_options"), None);
-}
-
-#[tokio::test]
-async fn tool_calls_stream_and_not() {
-    for stream in [true, false] {
-        let server = MockServer::start(Script::new(vec![Turn::steps(vec![
-            Step::text("Let me read it."),
-            Step::tool_call_with_id("call_a", "read", json!({"path": "README.md", "limit": 20})),
-            Step::tool_call("glob", json!({})),
-        ])]))
-        .await
-        .unwrap();
-        let chunks = chunks(collect(&*provider(KIND, &server), request(stream)).await);
-        let calls = tool_calls(&chunks);
-        assert_eq!(calls.len(), 2, "{chunks:?}");
-        assert_eq!(calls[0].id, "call_a");
-        assert_eq!(calls[0].name, "read");
-        assert_eq!(calls[0].input, json!({"path": "README.md", "limit": 20}));
-        assert_eq!(calls[1].name, "glob");
-        assert_eq!(calls[1].input, json!({}));
-        let start = chunks
-            .iter()
-            .position(|c| matches!(c, ModelChunk::ToolUseStart { id, .. } if id == "call_a"))
-            .expect("announced");
-        let done = chunks
-            .iter()
-            .position(|c| matches!(c, ModelChunk::ToolUse { call } if call.id == "call_a"))
-            .expect("completed");
-        assert!(start < done);
-        assert_eq!(stop(&chunks), StopReason::ToolUse, "stream: {stream}");
-    }
-}
-
-#[tokio::test]
-async fn reasoning_content_becomes_thinking() {
-    for stream in [true, false] {
-        let server = MockServer::start(Script::new(vec![Turn::steps(vec![
-            Step::thinking("The user wants a greeting."),
-            Step::text("Hello."),
-        ])]))
-        .await
-        .unwrap();
-        let chunks = chunks(collect(&*provider(KIND, &server), request(stream)).await);
-        assert_eq!(thinking(&chunks), "The user wants a greeting.");
-        assert_eq!(text(&chunks), "Hello.");
-    }
 }
 
 #[tokio::test]
@@ -125,12 +50,6 @@ async fn tool_results_go_back_as_tool_messages() {
         body["messages"][3],
         json!({"role": "tool", "tool_call_id": "call_1", "content": "# Hello"})
     );
-}
-
-#[tokio::test]
-async fn is_available_probes_the_models_endpoint() {
-    let server = MockServer::start(Script::new(vec![])).await.unwrap();
-    assert!(provider(KIND, &server).is_available().await);
 }
 
 #[tokio::test]
