@@ -151,8 +151,16 @@ pub async fn run(
 
 /// The provider's error plus what the user can do about it.
 pub fn explain_model_error(error: &cuervo_domain::ModelError, config: &Config) -> String {
+    match model_error_hint(error, config) {
+        Some(hint) => format!("{error}\n  {hint}"),
+        None => error.to_string(),
+    }
+}
+
+/// What the user can do about a failed model call, when there is something to say.
+pub fn model_error_hint(error: &cuervo_domain::ModelError, config: &Config) -> Option<String> {
     let provider = &error.provider;
-    let hint = match error.kind {
+    match error.kind {
         ModelErrorKind::Auth => {
             let var = config.providers.get(provider).and_then(|p| p.api_key_env.clone());
             match var {
@@ -171,9 +179,5 @@ pub fn explain_model_error(error: &cuervo_domain::ModelError, config: &Config) -
         ModelErrorKind::Network => Some(format!("check your connection and providers.{provider}.base_url")),
         ModelErrorKind::StreamCut => Some("run the prompt again; no partial changes were applied".into()),
         _ => None,
-    };
-    match hint {
-        Some(hint) => format!("{error}\n  {hint}"),
-        None => error.to_string(),
     }
 }

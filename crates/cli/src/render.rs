@@ -161,7 +161,8 @@ fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
-fn diff_counts(diff: &str) -> (usize, usize) {
+/// Lines a unified diff adds and removes (headers not counted).
+pub fn diff_counts(diff: &str) -> (usize, usize) {
     diff.lines().fold((0, 0), |(a, r), line| {
         if line.starts_with('+') && !line.starts_with("+++") {
             (a + 1, r)

@@ -37,7 +37,7 @@ use super::terminal::TerminalGuard;
 use super::view::{self, Status};
 use crate::args::Cli;
 use crate::config::{Config, ConfigPaths};
-use crate::headless::explain_model_error;
+use crate::headless::model_error_hint;
 use crate::render::usage_line;
 use crate::setup::{self, Env, Project, state};
 
@@ -79,6 +79,7 @@ enum Overlay {
 }
 
 struct App<'a> {
+    cli: &'a Cli,
     config: &'a Config,
     project: &'a Project,
     env: &'a Env,
@@ -173,6 +174,7 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         .capabilities(&assembled.model)
         .context_window;
     let mut app = App {
+        cli,
         config,
         project,
         env,
@@ -482,7 +484,7 @@ impl App<'_> {
         }
         match std::mem::replace(&mut self.overlay, Overlay::None) {
             Overlay::Approval(mut dialog) => {
-                if key.code == KeyCode::Esc && !dialog_typing(&dialog) {
+                if key.code == KeyCode::Esc && !dialog.is_typing() {
                     dialog.answer(Approval::Deny);
                     self.interrupt();
                     return;
@@ -862,10 +864,10 @@ impl App<'_> {
     fn switch_model(&mut self, name: &str) {
         let mut config = self.config.clone();
         config.model = Some(name.to_owned());
-        let cli = cli_without_overrides();
+        // `provider/model` in the config wins over --provider, so the flags can stay.
         let assembled = setup::assemble(
             &config,
-            &cli,
+            self.cli,
             self.project,
             self.approver.clone(),
             self.env,
@@ -1126,16 +1128,11 @@ impl App<'_> {
                 StopCause::Completed => {}
             },
             Done::Run(Err(AgentError::Model(error))) => {
-                let text = explain_model_error(&error, self.config);
-                let mut lines = text.lines();
-                let what = lines.next().unwrap_or("the model call failed").to_owned();
-                let hint: Vec<&str> = lines.map(str::trim).collect();
-                let mut next = hint.join(" ");
-                if !next.is_empty() {
-                    next.push_str("; ");
-                }
+                let mut next = model_error_hint(&error, self.config)
+                    .map(|hint| format!("{hint}; "))
+                    .unwrap_or_default();
                 next.push_str("your message is kept: send another prompt to retry");
-                self.finished.extend(view::error(&what, &next));
+                self.finished.extend(view::error(&error.to_string(), &next));
             }
             Done::Run(Err(other)) => self.finished.extend(view::error(
                 &other.to_string(),
@@ -1159,10 +1156,11 @@ impl App<'_> {
         let compaction = match result {
             Ok(c) => c,
             Err(error) => {
-                return self.finished.extend(view::error(
-                    &explain_model_error(&error, self.config),
-                    "the conversation is unchanged",
-                ));
+                let mut next = model_error_hint(&error, self.config)
+                    .map(|hint| format!("{hint}; "))
+                    .unwrap_or_default();
+                next.push_str("the conversation is unchanged");
+                return self.finished.extend(view::error(&error.to_string(), &next));
             }
         };
         if let Some(cost) = self.agent.provider().cost(&self.model, &compaction.usage) {
@@ -1227,10 +1225,6 @@ impl App<'_> {
     }
 }
 
-fn dialog_typing(dialog: &Dialog) -> bool {
-    dialog.render().1.is_some()
-}
-
 fn close_thinking(task: &mut Task, finished: &mut Vec<Line>) {
     if let Some((text, since)) = task.thinking.take() {
         finished.push(view::thought(
@@ -1238,10 +1232,4 @@ fn close_thinking(task: &mut Task, finished: &mut Vec<Line>) {
             since.elapsed(),
         ));
     }
-}
-
-/// A command line with no overrides, for rebuilding the agent from a changed config.
-fn cli_without_overrides() -> Cli {
-    use clap::Parser;
-    Cli::parse_from(["cuervo"])
 }

@@ -145,6 +145,11 @@ impl Dialog {
         }
     }
 
+    /// Whether a line of feedback is being typed (Esc then closes it, not the prompt).
+    pub fn is_typing(&self) -> bool {
+        self.feedback.is_some()
+    }
+
     /// A key: `Some(choice)` once the person has decided.
     pub fn handle_key(&mut self, key: KeyEvent) -> Option<Choice> {
         if let Some(text) = &mut self.feedback {

@@ -27,8 +27,6 @@ pub struct Screen<W: Write> {
     out: W,
     width: u16,
     height: u16,
-    /// Rows the live area took when last drawn.
-    live_rows: u16,
     /// The cursor's row within the live area, counted from its top.
     cursor_row: u16,
     color: bool,
@@ -47,7 +45,6 @@ impl<W: Write> Screen<W> {
             out,
             width: width.max(1),
             height: height.max(2),
-            live_rows: 0,
             cursor_row: 0,
             color,
             drawn: Vec::new(),
@@ -113,8 +110,7 @@ impl<W: Write> Screen<W> {
             }
             self.cursor_row = (rows.len() as u16).saturating_sub(1);
         }
-        self.live_rows = rows.len() as u16;
-        let last = self.live_rows.saturating_sub(1);
+        let last = (rows.len() as u16).saturating_sub(1);
         match cursor {
             Some((col, row)) => {
                 self.go_to_row(row.min(last))?;
@@ -176,7 +172,6 @@ impl<W: Write> Screen<W> {
             Clear(ClearType::All),
             crossterm::cursor::MoveTo(0, 0)
         )?;
-        self.live_rows = 0;
         self.cursor_row = 0;
         self.drawn.clear();
         self.out.flush()
@@ -188,7 +183,6 @@ impl<W: Write> Screen<W> {
             self.out.queue(MoveUp(self.cursor_row))?;
         }
         self.out.queue(Clear(ClearType::FromCursorDown))?;
-        self.live_rows = 0;
         self.cursor_row = 0;
         self.drawn.clear();
         Ok(())

@@ -6,7 +6,7 @@ use std::time::Duration;
 use cuervo_domain::{Cost, ToolCall};
 
 use super::style::{Color, Line, Style};
-use crate::render::{call_summary, format_cost, thousands};
+use crate::render::{call_summary, diff_counts, format_cost, thousands};
 
 /// Output lines a tool result shows before folding the rest (Ctrl-O shows it all).
 pub const FOLDED_OUTPUT_LINES: usize = 4;
@@ -116,15 +116,7 @@ pub fn diff(diff: &str) -> Vec<Line> {
 
 /// `  ⎿ src/main.rs: +3 -1` followed by the coloured diff.
 pub fn file_modified(path: &str, patch: &str) -> Vec<Line> {
-    let (added, removed) = patch.lines().fold((0, 0), |(a, r), l| {
-        if l.starts_with('+') && !l.starts_with("+++") {
-            (a + 1, r)
-        } else if l.starts_with('-') && !l.starts_with("---") {
-            (a, r + 1)
-        } else {
-            (a, r)
-        }
-    });
+    let (added, removed) = diff_counts(patch);
     let mut head = Line::styled("  ⎿ ", Style::PLAIN.dim());
     head.push(format!("{path} "), Style::PLAIN);
     head.push(format!("+{added}"), Style::fg(Color::Green));

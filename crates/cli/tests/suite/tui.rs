@@ -248,17 +248,13 @@ async fn resizing_mid_stream_rewraps_the_live_area() {
     let screen = wait_idle(&tty);
     for line in screen.lines() {
         assert!(
-            unicode_width(line) <= 60,
+            unicode_width::UnicodeWidthStr::width(line) <= 60,
             "a row is wider than the resized terminal: {line:?}\n{screen}"
         );
     }
     insta::assert_snapshot!("after_resize", scrub(&screen, &sandbox));
     tty.send("\u{4}");
     assert_eq!(tty.exit_code(), 0);
-}
-
-fn unicode_width(s: &str) -> usize {
-    s.chars().count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
