@@ -5,6 +5,7 @@
 use cuervo_domain::{ContentBlock, Message, Role, ToolCall, ToolResult};
 use serde_json::{Value, json};
 
+use crate::openai::push_tool_result;
 use crate::script::{Reply, Step};
 use crate::server::ApiError;
 use crate::sse::{ReplyContext, line, split};
@@ -380,13 +381,7 @@ pub(crate) fn to_domain(body: &Value) -> Vec<Message> {
                     content: text,
                     is_error: false,
                 });
-                match out.last_mut() {
-                    Some(last) if last.role == Role::Tool => last.content.push(result),
-                    _ => out.push(Message {
-                        role: Role::Tool,
-                        content: vec![result],
-                    }),
-                }
+                push_tool_result(&mut out, result);
             }
             _ => {}
         }

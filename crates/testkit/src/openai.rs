@@ -288,6 +288,18 @@ fn text_of(content: Option<&Value>) -> String {
 /// The request's conversation as domain messages. System and developer messages are
 /// left out; consecutive `tool` messages become one [`Role::Tool`] message; tool call
 /// arguments are parsed (kept as a JSON string when they do not parse).
+/// Adds a tool result to the conversation read back, joining consecutive `tool`
+/// messages into one (the domain keeps one results message per turn).
+pub(crate) fn push_tool_result(out: &mut Vec<Message>, result: ContentBlock) {
+    match out.last_mut() {
+        Some(last) if last.role == Role::Tool => last.content.push(result),
+        _ => out.push(Message {
+            role: Role::Tool,
+            content: vec![result],
+        }),
+    }
+}
+
 pub(crate) fn to_domain(body: &Value) -> Vec<Message> {
     let mut out: Vec<Message> = Vec::new();
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
@@ -376,13 +388,7 @@ pub(crate) fn to_domain(body: &Value) -> Vec<Message> {
                     content: text_of(m.get("content")),
                     is_error: false,
                 });
-                match out.last_mut() {
-                    Some(last) if last.role == Role::Tool => last.content.push(result),
-                    _ => out.push(Message {
-                        role: Role::Tool,
-                        content: vec![result],
-                    }),
-                }
+                push_tool_result(&mut out, result);
             }
             _ => {}
         }
