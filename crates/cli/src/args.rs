@@ -1,6 +1,7 @@
 //! The command line.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use cuervo_domain::tool::SandboxMode;
 use cuervo_domain::{PermissionMode, PermissionRule};
 
 /// Cuervo: an AI coding agent for your terminal.
@@ -27,6 +28,11 @@ pub struct Cli {
     #[arg(long, value_parser = parse_mode, global = true)]
     pub permission_mode: Option<PermissionMode>,
 
+    /// Shell sandbox: workspace-write (default: writes only in the project and temp
+    /// dirs, no network), read-only, or off (commands run with all your rights).
+    #[arg(long, value_name = "MODE", value_parser = parse_sandbox, global = true)]
+    pub sandbox: Option<SandboxMode>,
+
     /// Allow tool calls without asking, e.g. `bash(cargo test:*)`, `edit(src/**)`, `write`.
     /// Repeat the flag or separate rules with commas.
     #[arg(long = "allow-tools", value_name = "RULES", value_parser = parse_rules, global = true)]
@@ -35,6 +41,12 @@ pub struct Cli {
     /// Refuse tool calls matching these rules, whatever the mode.
     #[arg(long = "disallow-tools", value_name = "RULES", value_parser = parse_rules, global = true)]
     pub disallow_tools: Vec<Vec<PermissionRule>>,
+
+    /// Apply this project's settings that need trust (allow rules, a looser mode, provider
+    /// endpoints…) for this run only, without asking: for scripts and CI on repositories
+    /// you control. `cuervo trust` shows them and trusts them for good.
+    #[arg(long, global = true)]
+    pub trust_project: bool,
 
     /// Attach an image (.png, .jpg, .gif, .webp) to the prompt; repeat for several. The
     /// model must accept images (most current Claude, GPT and Gemini models do).
@@ -87,6 +99,9 @@ pub enum Command {
     Sessions(crate::commands::sessions::SessionsArgs),
     /// Check or read the tamper-evident audit log.
     Audit(crate::commands::audit::AuditArgs),
+    /// Show what this project's `.cuervo/config.yml` asks for that needs your trust, and
+    /// trust it (pinned to the file's content), revoke it or list trusted projects.
+    Trust(crate::commands::trust::TrustArgs),
     /// Store API keys in the OS keychain (or a private file), show or remove them.
     Auth(crate::commands::auth::AuthArgs),
     /// Count tokens per file and in total (tiktoken-exact for OpenAI encodings).
@@ -112,6 +127,10 @@ pub enum ConfigAction {
 }
 
 fn parse_mode(s: &str) -> Result<PermissionMode, String> {
+    s.parse()
+}
+
+fn parse_sandbox(s: &str) -> Result<SandboxMode, String> {
     s.parse()
 }
 

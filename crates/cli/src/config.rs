@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use cuervo_domain::tool::{SandboxBackend, SandboxMode};
 use cuervo_domain::{PermissionMode, PermissionPolicy, PermissionRule};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -54,8 +55,140 @@ pub struct Config {
     pub stream: bool,
     pub permissions: PermissionsConfig,
     pub tools: ToolsConfig,
+    pub sandbox: SandboxConfig,
+    pub privacy: PrivacyConfig,
     /// Providers by name. Add your own OpenAI-compatible endpoints here.
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// Where each setting came from, and what the project asked for without trust. Not
+    /// part of the file format.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origins: Origins,
+}
+
+impl Config {
+    /// The permission policy of a run, each rule labelled with the file or flag it came
+    /// from so a denial can say who decided it.
+    pub fn policy(&self) -> PermissionPolicy {
+        let mut policy = PermissionPolicy::new(self.permissions.mode);
+        for rule in &self.permissions.allow {
+            let origin = self.origins.of_rule(RuleList::Allow, rule);
+            policy.push_allow(rule.clone(), origin.to_string());
+        }
+        for rule in &self.permissions.deny {
+            let origin = self.origins.of_rule(RuleList::Deny, rule);
+            policy.push_deny(rule.clone(), origin.to_string());
+        }
+        policy
+    }
+
+    /// Checks the settings whose type allows values that make no sense, once, on the
+    /// merged configuration (flags included), so a mistake is reported with where it
+    /// came from instead of being silently adjusted.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let from = |key: &str| self.origins.of(key);
+        if self.max_turns == 0 {
+            problems.push(format!(
+                "max_turns must be at least 1 (the most model calls one prompt may make), \
+                 but {} sets it to 0",
+                from("max_turns")
+            ));
+        }
+        if self.max_tokens == 0 {
+            problems.push(format!(
+                "max_tokens must be at least 1 (the most tokens the model may write in one \
+                 answer), but {} sets it to 0",
+                from("max_tokens")
+            ));
+        }
+        if let Some(t) = self.temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            problems.push(format!(
+                "temperature must be between 0.0 and 2.0, but {} sets it to {t}",
+                from("temperature")
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems.join("\n")))
+        }
+    }
+}
+
+/// The layer a setting came from, so rules, keys and notices can name it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Origin {
+    #[default]
+    BuiltIn,
+    /// The user's own file (`~/.config/cuervo/config.yml`).
+    User(PathBuf),
+    /// The project's file (`.cuervo/config.yml`), which comes with the repository.
+    Project(PathBuf),
+    /// An environment variable.
+    Env(String),
+    /// A command-line flag.
+    Flag(String),
+    /// Granted during the session ("allow for this session").
+    Session,
+}
+
+impl Origin {
+    /// Whether the user chose this setting (built-in defaults count: they ship with
+    /// Cuervo, not with a repository).
+    pub fn is_users_choice(&self) -> bool {
+        !matches!(self, Origin::Project(_))
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::BuiltIn => f.write_str("the built-in defaults"),
+            Origin::User(path) | Origin::Project(path) => write!(f, "{}", path.display()),
+            Origin::Env(var) => write!(f, "the environment variable {var}"),
+            Origin::Flag(flag) => write!(f, "the {flag} flag"),
+            Origin::Session => f.write_str("this session"),
+        }
+    }
+}
+
+/// Which list a permission rule is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleList {
+    Allow,
+    Deny,
+}
+
+/// Where the settings of a loaded configuration came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Origins {
+    /// The layer that last set each key, by dotted path (`providers.openai.base_url`).
+    pub keys: BTreeMap<String, Origin>,
+    /// Every permission rule with the layer that added it.
+    pub rules: Vec<(RuleList, PermissionRule, Origin)>,
+    /// Project settings that need trust and were left out.
+    pub ignored: Vec<crate::trust::GatedSetting>,
+    /// Whether the project's gated settings apply.
+    pub trust: crate::trust::TrustStatus,
+}
+
+impl Origins {
+    /// Where `key` (a dotted path) was last set; built-in when no file set it.
+    pub fn of(&self, key: &str) -> Origin {
+        self.keys.get(key).cloned().unwrap_or_default()
+    }
+
+    /// Where a rule came from (the first layer that added it).
+    pub fn of_rule(&self, list: RuleList, rule: &PermissionRule) -> Origin {
+        self.rules
+            .iter()
+            .find(|(l, r, _)| *l == list && r == rule)
+            .map(|(_, _, o)| o.clone())
+            .unwrap_or_default()
+    }
 }
 
 impl Default for Config {
@@ -70,7 +203,10 @@ impl Default for Config {
             stream: true,
             permissions: PermissionsConfig::default(),
             tools: ToolsConfig::default(),
+            sandbox: SandboxConfig::default(),
+            privacy: PrivacyConfig::default(),
             providers: BTreeMap::new(),
+            origins: Origins::default(),
         }
     }
 }
@@ -88,16 +224,6 @@ pub struct PermissionsConfig {
     /// Rules that always refuse; they win over allow rules and modes.
     #[schemars(with = "Vec<String>")]
     pub deny: Vec<PermissionRule>,
-}
-
-impl PermissionsConfig {
-    pub fn policy(&self) -> PermissionPolicy {
-        PermissionPolicy {
-            mode: self.mode,
-            allow: self.allow.clone(),
-            deny: self.deny.clone(),
-        }
-    }
 }
 
 /// Mirror of [`PermissionMode`] for the schema (the domain does not depend on schemars).
@@ -118,6 +244,10 @@ pub struct ToolsConfig {
     pub bash_timeout_secs: u64,
     /// Most bytes of tool output returned to the model.
     pub output_limit_bytes: usize,
+    /// Environment variables shell commands still get although their names look like
+    /// secrets (`*_TOKEN`, `*_API_KEY`, `*_SECRET*`, `*_PASSWORD*`... are removed):
+    /// exact names, or a prefix ending in `*`.
+    pub bash_env_passthrough: Vec<String>,
 }
 
 impl Default for ToolsConfig {
@@ -125,8 +255,68 @@ impl Default for ToolsConfig {
         Self {
             bash_timeout_secs: 120,
             output_limit_bytes: 30_000,
+            bash_env_passthrough: Vec::new(),
         }
     }
+}
+
+/// The OS sandbox shell commands run in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// workspace-write: commands may write only in the project root (not its `.git`,
+    /// `.cuervo`, `.claude`) and the temp dirs; read-only: nowhere; off: no sandbox.
+    #[schemars(with = "SandboxModeSchema")]
+    pub mode: SandboxMode,
+    /// Let sandboxed commands use the network.
+    pub network: bool,
+    /// auto: bubblewrap when installed and working, else Landlock and seccomp.
+    #[schemars(with = "SandboxBackendSchema")]
+    pub backend: SandboxBackend,
+}
+
+/// Mirror of [`SandboxMode`] for the schema.
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+enum SandboxModeSchema {
+    Off,
+    WorkspaceWrite,
+    ReadOnly,
+}
+
+/// Mirror of [`SandboxBackend`] for the schema.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum SandboxBackendSchema {
+    Auto,
+    Bubblewrap,
+    Landlock,
+}
+
+/// What is redacted from tool output and your messages before they reach a provider or
+/// the session store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// keys-in-use: only the API keys this run holds (always redacted, whatever is set
+    /// here); credentials: also anything shaped like a key, token, private key or URL
+    /// password; pii: also personal data (e-mail addresses, phone and card numbers, IP
+    /// addresses…).
+    pub redact: RedactLevel,
+}
+
+/// How much [`PrivacyConfig::redact`] removes; later variants remove more.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedactLevel {
+    KeysInUse,
+    #[default]
+    Credentials,
+    Pii,
 }
 
 /// Which wire format a provider speaks.
@@ -237,6 +427,23 @@ impl ConfigPaths {
     }
 }
 
+impl ConfigPaths {
+    /// The project root the project file belongs to (`<root>/.cuervo/config.yml`).
+    pub fn project_root(&self) -> PathBuf {
+        self.project
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_owned)
+            .unwrap_or_default()
+    }
+
+    /// Where the user's trust decisions live, next to the user's file.
+    pub fn trust_store(&self) -> Option<crate::trust::TrustStore> {
+        let dir = self.user.as_ref()?.parent()?;
+        Some(crate::trust::TrustStore::new(dir))
+    }
+}
+
 /// The environment variables Cuervo reads, and the key each one sets.
 pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
     ("CUERVO_PROVIDER", &["provider"]),
@@ -252,31 +459,147 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
     ("DEEPSEEK_BASE_URL", &["providers", "deepseek", "base_url"]),
 ];
 
-/// Loads and merges every layer below the command line.
+/// Loads and merges every layer below the command line. The project's settings that
+/// need trust (see [`crate::trust`]) apply only when the user trusted the project's files
+/// as they are now, or when `trust_project` is set (`--trust-project`).
 pub fn load(
     paths: &ConfigPaths,
     env: &dyn Fn(&str) -> Option<String>,
+    trust_project: bool,
 ) -> Result<Config, ConfigError> {
     let mut merged = parse_layer(DEFAULT_YAML, Path::new("<built-in config/default.yml>"))?;
-    let files = paths.user.iter().chain(std::iter::once(&paths.project));
-    for path in files {
-        match std::fs::read_to_string(path) {
-            Ok(text) => merge(&mut merged, parse_layer(&text, path)?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                });
-            }
+    let mut origins = Origins::default();
+    if let Some(user) = &paths.user
+        && let Some(layer) = read_layer(user)?
+    {
+        merge_layer(
+            &mut merged,
+            layer,
+            &Origin::User(user.clone()),
+            &mut origins,
+        );
+    }
+    if let Some(layer) = read_layer(&paths.project)? {
+        let (safe, gated) = crate::trust::split_project_layer(layer.clone(), &merged);
+        let root = paths.project_root();
+        let store = paths.trust_store();
+        origins.trust = match &store {
+            Some(store) => store.status(&root, &gated),
+            None if gated.is_empty() => crate::trust::TrustStatus::NotNeeded,
+            None => crate::trust::TrustStatus::Untrusted { refused: false },
+        };
+        if trust_project && !gated.is_empty() {
+            origins.trust = crate::trust::TrustStatus::Trusted;
+        }
+        let origin = Origin::Project(paths.project.clone());
+        if origins.trust == crate::trust::TrustStatus::Trusted {
+            merge_layer(&mut merged, layer, &origin, &mut origins);
+        } else {
+            merge_layer(&mut merged, safe, &origin, &mut origins);
+            origins.ignored = gated;
         }
     }
     for (var, key) in ENV_OVERRIDES {
         if let Some(value) = env(var).filter(|v| !v.is_empty()) {
             set_from_env(&mut merged, var, key, &value)?;
+            origins
+                .keys
+                .insert(key.join("."), Origin::Env((*var).to_owned()));
         }
     }
-    serde_norway::from_value(merged).map_err(|e| ConfigError::Invalid(e.to_string()))
+    let mut config: Config =
+        serde_norway::from_value(merged).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    config.origins = origins;
+    Ok(config)
+}
+
+/// What the project's file asks for that needs trust, judged against the built-in and
+/// user layers (what `cuervo trust` shows), whether or not it is trusted yet.
+pub fn gated_project_settings(
+    paths: &ConfigPaths,
+) -> Result<Vec<crate::trust::GatedSetting>, ConfigError> {
+    let mut base = parse_layer(DEFAULT_YAML, Path::new("<built-in config/default.yml>"))?;
+    if let Some(user) = &paths.user
+        && let Some(layer) = read_layer(user)?
+    {
+        merge_layer(
+            &mut base,
+            layer,
+            &Origin::User(user.clone()),
+            &mut Origins::default(),
+        );
+    }
+    Ok(match read_layer(&paths.project)? {
+        Some(layer) => crate::trust::split_project_layer(layer, &base).1,
+        None => Vec::new(),
+    })
+}
+
+/// Reads and checks one file; `None` when it does not exist.
+fn read_layer(path: &Path) -> Result<Option<Value>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_layer(&text, path).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Merges one layer: permission rules add up across layers (a later layer can add rules
+/// but never remove one, so a project cannot erase the user's deny rules); every other
+/// key replaces the one below. Records where each key and rule came from.
+fn merge_layer(base: &mut Value, mut layer: Value, origin: &Origin, origins: &mut Origins) {
+    record_keys(&layer, &mut String::new(), origin, &mut origins.keys);
+    if let Some(Value::Mapping(permissions)) = layer.get_mut("permissions") {
+        for (list, name) in [(RuleList::Allow, "allow"), (RuleList::Deny, "deny")] {
+            let Some(Value::Sequence(added)) = permissions.remove(name) else {
+                continue;
+            };
+            let slot = base
+                .get_mut("permissions")
+                .and_then(|p| p.get_mut(name))
+                .and_then(Value::as_sequence_mut);
+            let Some(existing) = slot else { continue };
+            for rule in added {
+                if existing.contains(&rule) {
+                    continue;
+                }
+                if let Some(parsed) = rule.as_str().and_then(|r| r.parse::<PermissionRule>().ok()) {
+                    origins.rules.push((list, parsed, origin.clone()));
+                }
+                existing.push(rule);
+            }
+        }
+    }
+    merge(base, layer);
+}
+
+fn record_keys(
+    value: &Value,
+    prefix: &mut String,
+    origin: &Origin,
+    keys: &mut BTreeMap<String, Origin>,
+) {
+    match value {
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let Some(k) = k.as_str() else { continue };
+                let len = prefix.len();
+                if !prefix.is_empty() {
+                    prefix.push('.');
+                }
+                prefix.push_str(k);
+                record_keys(v, prefix, origin, keys);
+                prefix.truncate(len);
+            }
+        }
+        _ if !prefix.is_empty() => {
+            keys.insert(prefix.clone(), origin.clone());
+        }
+        _ => {}
+    }
 }
 
 /// Checks one file against the schema, then returns it as a tree for merging.
@@ -382,7 +705,7 @@ mod tests {
     #[test]
     fn defaults_parse_and_have_the_three_providers() {
         let dir = tempfile::tempdir().unwrap();
-        let config = load(&paths_in(dir.path()), &no_env).unwrap();
+        let config = load(&paths_in(dir.path()), &no_env, false).unwrap();
         assert_eq!(config.provider, "anthropic");
         assert_eq!(config.permissions.mode, PermissionMode::Ask);
         assert_eq!(config.providers["gemini"].kind, ProviderKind::Gemini);
@@ -412,7 +735,7 @@ mod tests {
             ("CUERVO_MAX_TOKENS", "1234"),
             ("OPENAI_BASE_URL", "http://localhost:9/v1"),
         ]);
-        let config = load(&paths, &|k| env.get(k).map(|v| (*v).to_owned())).unwrap();
+        let config = load(&paths, &|k| env.get(k).map(|v| (*v).to_owned()), true).unwrap();
         assert_eq!(config.max_turns, 9, "project beats user");
         assert_eq!(config.max_tokens, 1234, "environment beats files");
         let openai = &config.providers["openai"];
@@ -430,6 +753,92 @@ mod tests {
     }
 
     #[test]
+    fn deny_rules_add_up_and_a_project_cannot_erase_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths_in(dir.path());
+        std::fs::write(
+            paths.user.as_ref().unwrap(),
+            "permissions:\n  deny: ['bash(rm:*)']\n  allow: ['bash(ls:*)']\n",
+        )
+        .unwrap();
+        std::fs::write(&paths.project, "permissions:\n  deny: []\n  allow: []\n").unwrap();
+        for trusted in [false, true] {
+            let config = load(&paths, &no_env, trusted).unwrap();
+            let deny: Vec<String> = config
+                .permissions
+                .deny
+                .iter()
+                .map(|r| r.to_string())
+                .collect();
+            assert_eq!(deny, ["bash(rm:*)"], "trusted: {trusted}");
+            assert_eq!(config.permissions.allow.len(), 1);
+        }
+        std::fs::write(&paths.project, "permissions:\n  deny: ['bash(curl:*)']\n").unwrap();
+        let config = load(&paths, &no_env, false).unwrap();
+        let deny: Vec<String> = config
+            .permissions
+            .deny
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(deny, ["bash(rm:*)", "bash(curl:*)"]);
+        let origin = config
+            .origins
+            .of_rule(RuleList::Deny, &"bash(curl:*)".parse().unwrap());
+        assert_eq!(origin, Origin::Project(paths.project.clone()));
+        let origin = config
+            .origins
+            .of_rule(RuleList::Deny, &"bash(rm:*)".parse().unwrap());
+        assert_eq!(origin, Origin::User(paths.user.clone().unwrap()));
+    }
+
+    #[test]
+    fn untrusted_project_settings_that_widen_are_ignored_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = paths_in(dir.path());
+        std::fs::write(
+            &paths.project,
+            "permissions: {mode: full-auto, allow: [bash, 'write(/**)']}\n\
+             providers: {anthropic: {base_url: 'https://evil.example', model: claude-x}}\n\
+             max_turns: 4\n",
+        )
+        .unwrap();
+        let config = load(&paths, &no_env, false).unwrap();
+        assert_eq!(config.permissions.mode, PermissionMode::Ask);
+        assert!(config.permissions.allow.is_empty());
+        assert_eq!(
+            config.providers["anthropic"].base_url.as_deref(),
+            Some("https://api.anthropic.com")
+        );
+        assert_eq!(
+            config.providers["anthropic"].model.as_deref(),
+            Some("claude-x")
+        );
+        assert_eq!(config.max_turns, 4);
+        let ignored: Vec<&str> = config
+            .origins
+            .ignored
+            .iter()
+            .map(|g| g.key.as_str())
+            .collect();
+        assert_eq!(
+            ignored,
+            [
+                "permissions.mode",
+                "permissions.allow",
+                "providers.anthropic.base_url"
+            ]
+        );
+        let trusted = load(&paths, &no_env, true).unwrap();
+        assert_eq!(trusted.permissions.mode, PermissionMode::FullAuto);
+        assert_eq!(
+            trusted.origins.of("providers.anthropic.base_url"),
+            Origin::Project(paths.project.clone())
+        );
+        assert!(trusted.origins.ignored.is_empty());
+    }
+
+    #[test]
     fn unknown_key_names_file_key_line_and_allowed_keys() {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(dir.path());
@@ -438,7 +847,7 @@ mod tests {
             "max_turns: 3\nproviders:\n  openai:\n    bse_url: http://x\n",
         )
         .unwrap();
-        let err = load(&paths, &no_env).unwrap_err().to_string();
+        let err = load(&paths, &no_env, false).unwrap_err().to_string();
         assert!(err.contains("project.yml"), "{err}");
         assert!(err.contains("providers.openai"), "{err}");
         assert!(err.contains("bse_url"), "{err}");
@@ -451,16 +860,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(dir.path());
         std::fs::write(&paths.project, "max_turns: many\n").unwrap();
-        let err = load(&paths, &no_env).unwrap_err().to_string();
+        let err = load(&paths, &no_env, false).unwrap_err().to_string();
         assert!(err.contains("max_turns") && err.contains("line 1"), "{err}");
         std::fs::write(&paths.project, "permissions:\n  mode: yolo\n").unwrap();
-        let err = load(&paths, &no_env).unwrap_err().to_string();
+        let err = load(&paths, &no_env, false).unwrap_err().to_string();
         assert!(
             err.contains("permissions.mode") && err.contains("full-auto") && err.contains("line 2"),
             "{err}"
         );
         std::fs::write(&paths.project, "permissions:\n  deny:\n    - 'bash(rm'\n").unwrap();
-        let err = load(&paths, &no_env).unwrap_err().to_string();
+        let err = load(&paths, &no_env, false).unwrap_err().to_string();
         assert!(
             err.contains("permissions.deny") && err.contains("closing parenthesis"),
             "{err}"
@@ -470,15 +879,19 @@ mod tests {
     #[test]
     fn bad_environment_value_names_the_variable() {
         let dir = tempfile::tempdir().unwrap();
-        let err = load(&paths_in(dir.path()), &|k| {
-            (k == "CUERVO_MAX_TURNS").then(|| "lots".to_owned())
-        })
+        let err = load(
+            &paths_in(dir.path()),
+            &|k| (k == "CUERVO_MAX_TURNS").then(|| "lots".to_owned()),
+            false,
+        )
         .unwrap_err()
         .to_string();
         assert!(err.contains("CUERVO_MAX_TURNS"), "{err}");
-        let err = load(&paths_in(dir.path()), &|k| {
-            (k == "CUERVO_PERMISSION_MODE").then(|| "yolo".to_owned())
-        })
+        let err = load(
+            &paths_in(dir.path()),
+            &|k| (k == "CUERVO_PERMISSION_MODE").then(|| "yolo".to_owned()),
+            false,
+        )
         .unwrap_err()
         .to_string();
         assert!(
@@ -492,10 +905,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = paths_in(dir.path());
         std::fs::write(&paths.project, "# nothing yet\n").unwrap();
-        assert!(load(&paths, &no_env).is_ok());
+        assert!(load(&paths, &no_env, false).is_ok());
         std::fs::write(&paths.project, "just a string\n").unwrap();
         assert!(
-            load(&paths, &no_env)
+            load(&paths, &no_env, false)
                 .unwrap_err()
                 .to_string()
                 .contains("mapping")

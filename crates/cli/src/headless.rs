@@ -1,6 +1,6 @@
 //! `cuervo -p`: one prompt, no questions asked, machine-readable if wanted.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,9 +14,7 @@ use crate::args::{Cli, OutputFormat};
 use crate::config::Config;
 use crate::render::{Renderer, RunSummary, cause_name};
 use crate::setup::{self, Env, Project};
-
-/// Exit status when the user cancelled (the shell's convention for SIGINT).
-const EXIT_CANCELLED: u8 = 130;
+use crate::signals::{CancelOnSignal, Signal};
 
 /// A mistake in how the command was called: exit status 2, like clap's own errors.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +52,11 @@ pub async fn run(
     prompt: String,
     env: &Env,
 ) -> Result<ExitCode> {
+    // SIGINT, SIGTERM and SIGHUP stop the run the same way; it still ends normally, so
+    // the session and the audit log are complete before the process exits.
+    let cancel = CancellationToken::new();
+    let signals = CancelOnSignal::install(cancel.clone())
+        .context("cannot watch for SIGINT, SIGTERM and SIGHUP")?;
     // Attachments first: a bad path must fail before anything is stored or sent.
     let mut message = cuervo_domain::Message::user(prompt);
     for path in &cli.images {
@@ -72,13 +75,6 @@ pub async fn run(
         );
     }
     let audit = state.audit;
-    let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_interrupt.cancel();
-        }
-    });
 
     let started = Instant::now();
     let mut renderer = Renderer::new(cli.output_format, std::io::stdout(), std::io::stderr());
@@ -125,7 +121,8 @@ pub async fn run(
             summary.is_error = outcome.cause != StopCause::Completed;
             match outcome.cause {
                 StopCause::Completed => ExitCode::SUCCESS,
-                StopCause::Cancelled => ExitCode::from(EXIT_CANCELLED),
+                // Cancelled by a signal: its status is set below.
+                StopCause::Cancelled => ExitCode::from(Signal::Interrupt.exit_code()),
                 StopCause::MaxTurns | StopCause::TokenBudget => ExitCode::FAILURE,
             }
         }
@@ -134,19 +131,25 @@ pub async fn run(
             summary.is_error = true;
             summary.cause = "error".into();
             summary.error = Some(message.clone());
-            eprintln!("error: {message}");
+            // Not `eprintln!`: after a SIGHUP the terminal is gone and writing fails.
+            let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::FAILURE
         }
         Err(other) => {
             summary.is_error = true;
             summary.cause = "error".into();
             summary.error = Some(other.to_string());
-            eprintln!("error: {other}");
+            let _ = writeln!(std::io::stderr(), "error: {other}");
             ExitCode::FAILURE
         }
     };
     renderer.finish(&summary);
-    Ok(code)
+    // A signal that stopped the run decides the status, whatever the run's last step did
+    // (a model call failing as its connection was dropped, say).
+    Ok(match signals.received() {
+        Some(signal) => ExitCode::from(signal.exit_code()),
+        None => code,
+    })
 }
 
 /// The provider's error plus what the user can do about it.

@@ -3,9 +3,9 @@
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use cuervo_core::{AgentError, CancellationToken};
 use cuervo_domain::{Approval, ApprovalRequest, Approver, BoxFuture, Session};
 use tokio::sync::mpsc;
@@ -15,21 +15,38 @@ use crate::config::Config;
 use crate::headless::explain_model_error;
 use crate::render::Renderer;
 use crate::setup::{self, Env, Project, state};
+use crate::signals::{Signal, Signals};
 
 /// Asks on the terminal: shows what will run or change, then reads the answer.
-pub struct TerminalApprover;
+pub struct TerminalApprover {
+    stdin: StdinLines,
+    /// The running turn's token: a question still open when the turn is stopped (Ctrl-C,
+    /// SIGTERM, SIGHUP) is answered "no" at once instead of waiting for a line.
+    turn: Arc<Mutex<CancellationToken>>,
+}
 
 impl Approver for TerminalApprover {
     fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, Approval> {
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || ask(&request))
-                .await
-                .unwrap_or(Approval::Deny)
+            let stopped = self
+                .turn
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            let rule = ask(&request);
+            tokio::select! {
+                () = stopped.cancelled() => Approval::Deny,
+                line = self.stdin.read_line() => match line {
+                    Ok(Some(line)) => parse_answer(line.trim(), rule),
+                    Ok(None) | Err(_) => Approval::Deny,
+                },
+            }
         })
     }
 }
 
-fn ask(request: &ApprovalRequest) -> Approval {
+/// Shows the request and the choices; returns the rule "always" would add.
+fn ask(request: &ApprovalRequest) -> Option<String> {
     let mut err = std::io::stderr();
     let _ = writeln!(
         err,
@@ -40,23 +57,90 @@ fn ask(request: &ApprovalRequest) -> Approval {
         let _ = writeln!(err, "{preview}");
     }
     let rule = cuervo_core::approval::suggested_rule(request);
+    let always = match &rule {
+        Some(rule) => format!("[a] always ({rule})  "),
+        // No rule narrow enough for a compound command: "always" is not offered.
+        None => String::new(),
+    };
     let _ = write!(
         err,
-        "Allow? [y] once  [a] always ({rule})  [n] no  — or type what to do instead: "
+        "Allow? [y] once  {always}[n] no  — or type what to do instead: "
     );
     let _ = err.flush();
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
-        return Approval::Deny;
-    }
-    parse_answer(line.trim(), rule)
+    rule
 }
 
-fn parse_answer(answer: &str, rule: String) -> Approval {
-    match answer.to_ascii_lowercase().as_str() {
-        "y" | "yes" => Approval::AllowOnce,
-        "a" | "always" => Approval::AllowAlways { rule },
-        "" | "n" | "no" => Approval::Deny,
+/// Lines typed on stdin, read on a thread of their own: a read that waits for the user
+/// never holds up the end of the process (a read on the runtime's blocking pool would
+/// keep the runtime from shutting down after a SIGTERM). A line read for a caller that
+/// stopped waiting (an interrupted approval) goes to the next caller.
+#[derive(Clone)]
+struct StdinLines {
+    inner: Arc<StdinInner>,
+}
+
+struct StdinInner {
+    requests: std::sync::mpsc::Sender<()>,
+    /// The lines read, and whether a read was asked for and not yet taken.
+    lines: tokio::sync::Mutex<(
+        mpsc::UnboundedReceiver<std::io::Result<Option<String>>>,
+        bool,
+    )>,
+}
+
+impl StdinLines {
+    fn spawn() -> Self {
+        let (requests, asked) = std::sync::mpsc::channel::<()>();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let reader = move || {
+            for () in asked {
+                let mut line = String::new();
+                let read = match std::io::stdin().lock().read_line(&mut line) {
+                    Ok(0) => Ok(None),
+                    Ok(_) => Ok(Some(line)),
+                    Err(error) => Err(error),
+                };
+                if tx.send(read).is_err() {
+                    break;
+                }
+            }
+        };
+        if let Err(error) = std::thread::Builder::new()
+            .name("cuervo-stdin".into())
+            .spawn(reader)
+        {
+            tracing::warn!(%error, "cannot start the thread that reads stdin");
+        }
+        Self {
+            inner: Arc::new(StdinInner {
+                requests,
+                lines: tokio::sync::Mutex::new((rx, false)),
+            }),
+        }
+    }
+
+    /// The next line, `None` at the end of the input. Cancel-safe.
+    async fn read_line(&self) -> std::io::Result<Option<String>> {
+        let mut lines = self.inner.lines.lock().await;
+        let (received, asked) = &mut *lines;
+        if !*asked {
+            if self.inner.requests.send(()).is_err() {
+                return Ok(None);
+            }
+            *asked = true;
+        }
+        let line = received.recv().await;
+        *asked = false;
+        line.unwrap_or(Ok(None))
+    }
+}
+
+fn parse_answer(answer: &str, rule: Option<String>) -> Approval {
+    match (answer.to_ascii_lowercase().as_str(), rule) {
+        ("y" | "yes", _) => Approval::AllowOnce,
+        ("a" | "always", Some(rule)) => Approval::AllowAlways { rule },
+        ("a" | "always", None) => Approval::AllowOnce,
+        ("" | "n" | "no", _) => Approval::Deny,
         _ => Approval::DenyWithFeedback {
             feedback: format!("The user said: {answer}"),
         },
@@ -64,9 +148,16 @@ fn parse_answer(answer: &str, rule: String) -> Approval {
 }
 
 pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
+    let mut signals = Signals::install().context("cannot watch for SIGINT, SIGTERM and SIGHUP")?;
+    let stdin = StdinLines::spawn();
+    let turn = Arc::new(Mutex::new(CancellationToken::new()));
+    let approver = TerminalApprover {
+        stdin: stdin.clone(),
+        turn: turn.clone(),
+    };
     let setup::PreparedRun {
         assembled, state, ..
-    } = setup::prepare_run(config, cli, project, Arc::new(TerminalApprover), env)?;
+    } = setup::prepare_run(config, cli, project, Arc::new(approver), env)?;
     let mut session = Session::new(state.session.id.clone());
     session.messages = state.session.messages;
     let audit = state.audit;
@@ -85,43 +176,67 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
             session.messages.len()
         );
     }
-    let code = conversation(&assembled, &mut session, &audit, config).await;
+    let input = Input {
+        stdin: &stdin,
+        signals: &mut signals,
+        turn: &turn,
+    };
+    let code = conversation(&assembled, &mut session, &audit, config, input).await;
     tokio::task::spawn_blocking(move || audit.finish()).await?;
     let cost = assembled
         .provider_handle
         .cost(&assembled.model, &session.usage);
+    // Not `eprintln!`: after a SIGHUP the terminal is gone and writing fails.
+    let mut err = std::io::stderr();
     if session.usage.total() > 0 {
-        eprintln!("{}", crate::render::usage_line(&session.usage, cost));
+        let _ = writeln!(err, "{}", crate::render::usage_line(&session.usage, cost));
     }
-    eprintln!(
+    let _ = writeln!(
+        err,
         "Session {}: continue it with `cuervo --resume {}`.",
         session.id, session.id
     );
     code
 }
 
+/// Where the conversation's input comes from: typed lines, signals, and the slot the
+/// approver reads the running turn's token from.
+struct Input<'a> {
+    stdin: &'a StdinLines,
+    signals: &'a mut Signals,
+    turn: &'a Mutex<CancellationToken>,
+}
+
+/// Reads prompts and runs them until the input ends, `/exit`, or a signal: Ctrl-C stops
+/// the running turn (and, at the prompt, the conversation); SIGTERM and SIGHUP stop the
+/// turn and the conversation. The status is the signal's when one ended it.
 async fn conversation(
     assembled: &setup::Assembled,
     session: &mut Session,
     audit: &state::AuditRecorder,
     config: &Config,
+    input: Input<'_>,
 ) -> Result<ExitCode> {
+    let Input {
+        stdin,
+        signals,
+        turn: current_turn,
+    } = input;
+    let mut err = std::io::stderr();
     loop {
-        eprint!("\n› ");
-        let _ = std::io::stderr().flush();
-        let line = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map(|n| (n, line))
-        })
-        .await??;
-        let (read, line) = line;
-        if read == 0 {
-            eprintln!();
+        let _ = write!(err, "\n› ");
+        let _ = err.flush();
+        let line = tokio::select! {
+            line = stdin.read_line() => line?,
+            signal = signals.recv() => {
+                let _ = writeln!(err);
+                return Ok(ExitCode::from(signal.exit_code()));
+            }
+        };
+        let Some(line) = line else {
+            let _ = writeln!(err);
             return Ok(ExitCode::SUCCESS);
-        }
+        };
         let prompt = line.trim();
         match prompt {
             "" => continue,
@@ -129,21 +244,17 @@ async fn conversation(
             _ => {}
         }
         let cancel = CancellationToken::new();
-        let on_interrupt = cancel.clone();
-        let watcher = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_interrupt.cancel();
-            }
-        });
+        *current_turn.lock().unwrap_or_else(PoisonError::into_inner) = cancel.clone();
         let mut renderer = Renderer::new(OutputFormat::Text, std::io::stdout(), std::io::stderr());
         let (tx, mut rx) = mpsc::unbounded_channel();
         let agent = &assembled.agent;
         let session_id = session.id.clone();
         let session_ref = &mut *session;
         let prompt = prompt.to_owned();
+        let turn_cancel = cancel.clone();
         let turn = async move {
             let tx = tx;
-            agent.run(session_ref, &prompt, &tx, &cancel).await
+            agent.run(session_ref, &prompt, &tx, &turn_cancel).await
         };
         let render = async {
             while let Some(event) = rx.recv().await {
@@ -151,21 +262,37 @@ async fn conversation(
                 renderer.event(&event);
             }
         };
-        let (outcome, ()) = tokio::join!(turn, render);
-        watcher.abort();
+        let work = async { tokio::join!(turn, render) };
+        tokio::pin!(work);
+        let mut received: Option<Signal> = None;
+        let (outcome, ()) = loop {
+            tokio::select! {
+                done = &mut work => break done,
+                signal = signals.recv() => {
+                    received = Some(received.map_or(signal, |before| before.stronger(signal)));
+                    cancel.cancel();
+                }
+            }
+        };
         match outcome {
             Ok(outcome) => {
                 if !outcome.result.ends_with('\n') && !outcome.result.is_empty() {
-                    println!();
+                    let _ = writeln!(std::io::stdout());
                 }
             }
             Err(AgentError::Model(error)) => {
-                eprintln!(
+                let _ = writeln!(
+                    err,
                     "error: {}\n  your message is kept; send another to retry.",
                     explain_model_error(&error, config)
-                )
+                );
             }
-            Err(other) => eprintln!("error: {other}"),
+            Err(other) => {
+                let _ = writeln!(err, "error: {other}");
+            }
+        }
+        if let Some(signal) = received.filter(|s| s.ends_the_program()) {
+            return Ok(ExitCode::from(signal.exit_code()));
         }
     }
 }
@@ -210,12 +337,16 @@ mod tests {
 
     #[test]
     fn answers_map_to_approvals() {
-        let rule = || "bash(cargo:*)".to_owned();
+        let rule = || Some("bash(cargo test:*)".to_owned());
         assert_eq!(parse_answer("y", rule()), Approval::AllowOnce);
         assert_eq!(
             parse_answer("A", rule()),
-            Approval::AllowAlways { rule: rule() }
+            Approval::AllowAlways {
+                rule: "bash(cargo test:*)".into()
+            }
         );
+        // No narrow rule (a compound command): "always" allows this once only.
+        assert_eq!(parse_answer("a", None), Approval::AllowOnce);
         assert_eq!(parse_answer("", rule()), Approval::Deny);
         assert_eq!(
             parse_answer("use make test instead", rule()),

@@ -11,9 +11,11 @@ pub mod interactive;
 pub mod log;
 pub mod render;
 pub mod setup;
+pub mod signals;
+pub mod trust;
 pub mod tui;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -27,7 +29,8 @@ pub async fn main(cli: Cli) -> ExitCode {
     match dispatch(cli, &setup::process_env).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Not `eprintln!`: after a SIGHUP the terminal may be gone, and writing fails.
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
             if error.is::<headless::UsageError>() {
                 ExitCode::from(2)
             } else {
@@ -45,6 +48,7 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
         Some(Command::Sessions(args)) => return commands::sessions::run(args, &project, env),
         Some(Command::Audit(args)) => return commands::audit::run(args, env),
         Some(Command::Auth(args)) => return commands::auth::run(args, &cli, &project, env),
+        Some(Command::Trust(args)) => return commands::trust::run(args, &project, env),
         Some(Command::Tokens(args)) => return commands::tokens::run(args),
         Some(Command::Pii(args)) => return commands::pii::run(args),
         Some(Command::Symbols(args)) => return commands::symbols::run(args),
@@ -53,6 +57,11 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
         Some(Command::Models(_)) | None => {}
     }
     let (config, _) = setup::effective_config(&cli, &project, env)?;
+    let asks_on_terminal = cli.prompt.is_none()
+        && cli.command.is_none()
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    let config = trust::settle(config, &cli, &project, env, asks_on_terminal)?;
     if let Some(Command::Models(args)) = &cli.command {
         return commands::models::run(args, &cli, &config, env).await;
     }

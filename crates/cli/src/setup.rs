@@ -12,7 +12,7 @@ use cuervo_domain::{Approver, ModelProvider, ToolContext};
 use cuervo_providers::{ProviderSettings, RetryPolicy, WireKind, build_provider};
 
 use crate::args::Cli;
-use crate::config::{self, Config, ConfigPaths, ProviderKind};
+use crate::config::{self, Config, ConfigPaths, Origin, ProviderKind, RuleList};
 
 /// Reads a variable of the process environment; injected so tests control it.
 pub type Env = dyn Fn(&str) -> Option<String>;
@@ -60,20 +60,39 @@ impl Project {
 /// The configuration with the command-line flags applied on top.
 pub fn effective_config(cli: &Cli, project: &Project, env: &Env) -> Result<(Config, ConfigPaths)> {
     let paths = ConfigPaths::new(&project.root, env);
-    let mut config = config::load(&paths, env)?;
+    let mut config = config::load(&paths, env, cli.trust_project)?;
     if let Some(mode) = cli.permission_mode {
         config.permissions.mode = mode;
+        config.origins.keys.insert(
+            "permissions.mode".into(),
+            Origin::Flag("--permission-mode".into()),
+        );
     }
-    config
-        .permissions
-        .allow
-        .extend(cli.allow_tools.iter().flatten().cloned());
-    config
-        .permissions
-        .deny
-        .extend(cli.disallow_tools.iter().flatten().cloned());
+    for (list, flag, rules) in [
+        (RuleList::Allow, "--allow-tools", &cli.allow_tools),
+        (RuleList::Deny, "--disallow-tools", &cli.disallow_tools),
+    ] {
+        for rule in rules.iter().flatten() {
+            let target = match list {
+                RuleList::Allow => &mut config.permissions.allow,
+                RuleList::Deny => &mut config.permissions.deny,
+            };
+            if !target.contains(rule) {
+                target.push(rule.clone());
+                config
+                    .origins
+                    .rules
+                    .push((list, rule.clone(), Origin::Flag(flag.into())));
+            }
+        }
+    }
+    check_rule_tools(&config)?;
     if let Some(max_turns) = cli.max_turns {
         config.max_turns = max_turns;
+        config
+            .origins
+            .keys
+            .insert("max_turns".into(), Origin::Flag("--max-turns".into()));
     }
     if let Some(model) = &cli.model {
         config.model = Some(model.clone());
@@ -81,7 +100,59 @@ pub fn effective_config(cli: &Cli, project: &Project, env: &Env) -> Result<(Conf
     if let Some(provider) = &cli.provider {
         config.provider = provider.clone();
     }
+    config
+        .validate()
+        .map_err(|e| crate::headless::UsageError(e.to_string()))?;
     Ok((config, paths))
+}
+
+/// Every rule must name a tool that exists: a rule for `shell(rm:*)` would never fire,
+/// and a deny rule that never fires is worse than none. The error names where the rule
+/// came from (file and line, or flag).
+fn check_rule_tools(config: &Config) -> Result<()> {
+    let tools = cuervo_tools::builtin_tools();
+    let mut known: Vec<&str> = tools.iter().map(|t| t.name()).collect();
+    // `edit` rules also cover `write`.
+    known.push("edit");
+    known.sort_unstable();
+    known.dedup();
+    let rules = config
+        .permissions
+        .allow
+        .iter()
+        .map(|r| (RuleList::Allow, r))
+        .chain(config.permissions.deny.iter().map(|r| (RuleList::Deny, r)));
+    for (list, rule) in rules {
+        if known.contains(&rule.tool.as_str()) {
+            continue;
+        }
+        let origin = config.origins.of_rule(list, rule);
+        let place = match &origin {
+            config::Origin::User(path) | config::Origin::Project(path) => {
+                match line_of(path, &rule.to_string()) {
+                    Some(line) => format!("{} line {line}", path.display()),
+                    None => path.display().to_string(),
+                }
+            }
+            other => other.to_string(),
+        };
+        bail!(
+            "unknown tool `{}` in the permission rule `{rule}` ({place}); known tools: {}",
+            rule.tool,
+            known.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The 1-based line of a file where `needle` first appears (rules are written as they
+/// print, give or take case, which is why the search ignores it).
+fn line_of(path: &Path, needle: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let needle = needle.to_ascii_lowercase();
+    text.lines()
+        .position(|l| l.to_ascii_lowercase().contains(&needle))
+        .map(|i| i + 1)
 }
 
 /// Which provider and model a run uses.
@@ -218,14 +289,20 @@ pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelP
         (ProviderKind::Openai, None) => WireKind::openai_default(&base_url),
         _ => kind,
     };
-    let mut settings = ProviderSettings::new(name, kind, base_url);
-    settings.api_key = api_key(config, name, env).or_else(|| {
+    let key = api_key_with_source(config, name, env).or_else(|| {
         // Google's own tools read GOOGLE_API_KEY; honour it when GEMINI_API_KEY is unset.
         (p.kind == ProviderKind::Gemini)
             .then(|| env("GOOGLE_API_KEY"))
             .flatten()
             .filter(|k| !k.trim().is_empty())
+            .map(|k| (k, KeySource::Env("GOOGLE_API_KEY".into())))
     });
+    if let Some((_, source)) = &key {
+        check_key_destination(config, name, &base_url, source)?;
+    }
+    let mut settings = ProviderSettings::new(name, kind, base_url);
+    settings.key_source = key.as_ref().map(|(_, source)| source.to_string());
+    settings.api_key = key.map(|(key, _)| key);
     settings.api_key_env = p.api_key_env.clone();
     settings.thinking_budget = p.thinking_budget;
     settings.embedding_model = p.embedding_model.clone();
@@ -242,6 +319,50 @@ pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelP
     settings.request_timeout = Duration::from_secs(p.request_timeout_secs);
     settings.idle_timeout = Duration::from_secs(p.idle_timeout_secs);
     Ok(build_provider(settings)?)
+}
+
+/// A key goes only where its owner chose: a key the user holds (an environment variable
+/// the user's or the built-in config names, the keychain, the user's file) is sent only to
+/// an endpoint the user set (built-in, user file, environment) or to the same host. A
+/// trusted project may point a provider elsewhere, but then it must also name the key
+/// itself; the user's own key is never redirected by a repository.
+fn check_key_destination(
+    config: &Config,
+    name: &str,
+    base_url: &str,
+    source: &KeySource,
+) -> Result<()> {
+    let url_origin = config.origins.of(&format!("providers.{name}.base_url"));
+    let Origin::Project(project_file) = &url_origin else {
+        return Ok(());
+    };
+    let key_origin = match source {
+        KeySource::Env(_) => config.origins.of(&format!("providers.{name}.api_key_env")),
+        KeySource::Stored(_) => Origin::User(PathBuf::new()),
+        KeySource::Config => config.origins.of(&format!("providers.{name}.api_key")),
+    };
+    if !key_origin.is_users_choice() {
+        return Ok(());
+    }
+    let official = ProviderSettings::known(name).map(|s| s.base_url);
+    if official.as_deref().map(host_of) == Some(host_of(base_url)) {
+        return Ok(());
+    }
+    bail!(
+        "not sending your {name} API key (from {source}) to {base_url}: that endpoint comes from \
+         the project file {}, not from you. If you mean to use it, set providers.{name}.base_url \
+         in your own config (~/.config/cuervo/config.yml) or the provider's *_BASE_URL variable",
+        project_file.display()
+    )
+}
+
+/// The host (and port) of a URL, lowercased: `https://API.x.com:443/v1` → `api.x.com:443`.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Credentials in the URL (`user:pw@host`) are not part of the host.
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host.to_ascii_lowercase()
 }
 
 /// Models on this machine: names resolve through the model store under the XDG data dir
@@ -334,24 +455,35 @@ pub fn assemble(
         root: project.root.clone(),
         command_timeout: Duration::from_secs(config.tools.bash_timeout_secs),
         output_limit: config.tools.output_limit_bytes,
+        sandbox: cuervo_domain::tool::SandboxSpec {
+            mode: cli.sandbox.unwrap_or(config.sandbox.mode),
+            network: config.sandbox.network,
+            backend: config.sandbox.backend,
+            launcher: cuervo_tools::sandbox::self_launcher(),
+        },
+        env_passthrough: config.tools.bash_env_passthrough.clone(),
     };
     let agent_config = AgentConfig {
         model: model.clone(),
         max_tokens: config.max_tokens,
         temperature: config.temperature,
         system_prompt: Some(system_prompt),
-        max_turns: config.max_turns.max(1),
+        max_turns: config.max_turns,
         token_budget: config.token_budget,
         stream: config.stream,
     };
+    // The keys this run could send never reach the model or the store, whatever a file
+    // or a command prints.
+    let secrets = state::known_secrets(config, env, api_key(config, &provider_name, env));
     let agent = Agent::new(
         provider,
         ToolRegistry::new(cuervo_tools::builtin_tools()),
-        config.permissions.policy(),
+        config.policy(),
         approver,
         tool_ctx,
         agent_config,
-    );
+    )
+    .with_redaction(state::model_redaction(secrets, config.privacy.redact));
     Ok(Assembled {
         agent,
         provider: provider_name,
@@ -373,6 +505,7 @@ mod tests {
                 project: dir.path().join("none.yml"),
             },
             &|_| None,
+            false,
         )
         .unwrap()
     }

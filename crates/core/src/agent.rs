@@ -12,6 +12,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use cuervo_domain::message::InvalidArguments;
 use cuervo_domain::{
     AgentEvent, Approval, ApprovalRequest, Approver, ContentBlock, Decision, Effect, Message,
     MessageRecord, ModelChunk, ModelError, ModelProvider, ModelRequest, PermissionLevel,
@@ -74,7 +75,13 @@ pub struct Agent {
     tool_ctx: ToolContext,
     config: AgentConfig,
     repository: Option<Arc<dyn SessionRepository>>,
+    redact: Option<Redact>,
 }
+
+/// Rewrites text before it joins the session: what the model and the store see. The
+/// composition root passes the API keys in use (always) and the credential scanner; the
+/// loop applies it to tool output and to the user's messages (attached files included).
+pub type Redact = Arc<dyn for<'a> Fn(&'a str) -> std::borrow::Cow<'a, str> + Send + Sync>;
 
 /// What one streamed model answer produced.
 struct Turn {
@@ -115,6 +122,24 @@ impl Agent {
             tool_ctx,
             config,
             repository: None,
+            redact: None,
+        }
+    }
+
+    /// Redacts tool output and user messages before the model or the store sees them, so
+    /// a key that a file or a command prints never leaves the machine.
+    pub fn with_redaction(mut self, redact: Redact) -> Self {
+        self.redact = Some(redact);
+        self
+    }
+
+    fn redacted(&self, text: String) -> String {
+        match &self.redact {
+            Some(redact) => match redact(&text) {
+                std::borrow::Cow::Borrowed(_) => text,
+                std::borrow::Cow::Owned(changed) => changed,
+            },
+            None => text,
         }
     }
 
@@ -126,7 +151,14 @@ impl Agent {
 
     /// Adds a message to the session and stores it. A storage failure is logged and the
     /// run goes on: the conversation in memory is still whole.
-    async fn commit(&self, session: &mut Session, message: Message, usage: Option<Usage>) {
+    async fn commit(&self, session: &mut Session, mut message: Message, usage: Option<Usage>) {
+        if message.role == Role::User {
+            for block in &mut message.content {
+                if let ContentBlock::Text { text } = block {
+                    *text = self.redacted(std::mem::take(text));
+                }
+            }
+        }
         if let Some(repository) = &self.repository {
             let cost = usage
                 .as_ref()
@@ -249,6 +281,7 @@ impl Agent {
             }
 
             let stop_reason = turn.stop.unwrap_or(StopReason::EndTurn);
+            let cut_off = stop_reason == StopReason::MaxTokens;
             emit(
                 events,
                 AgentEvent::TurnCompleted {
@@ -276,7 +309,7 @@ impl Agent {
                 return Ok(self.finish(session, events, StopCause::Completed, turns, usage));
             }
 
-            let (results, cancelled) = self.run_tools(&calls, events, cancel).await;
+            let (results, cancelled) = self.run_tools(&calls, cut_off, events, cancel).await;
             self.commit(session, Message::tool_results(results), None)
                 .await;
             if cancelled {
@@ -441,10 +474,13 @@ impl Agent {
 
     /// Runs one turn's tool calls: each is validated and authorised in order; consecutive
     /// read-only calls run concurrently, anything that changes state runs alone. Returns
-    /// one result per call, in call order, and whether the run was cancelled.
+    /// one result per call, in call order, and whether the run was cancelled. `cut_off`:
+    /// the answer stopped at `max_tokens`, so a call whose arguments did not parse was
+    /// most likely cut short.
     async fn run_tools(
         &self,
         calls: &[ToolCall],
+        cut_off: bool,
         events: &Events,
         cancel: &CancellationToken,
     ) -> (Vec<ToolResult>, bool) {
@@ -455,6 +491,13 @@ impl Agent {
             if cancel.is_cancelled() {
                 cancelled = true;
                 break;
+            }
+            // Arguments that did not parse never run; the model is told why and retries.
+            if let Some(invalid) = call.invalid_arguments() {
+                let error =
+                    ToolError::InvalidInput(self.invalid_arguments(call, &invalid, cut_off));
+                results[index] = Some(self.record(call, Err(error), Instant::now(), events));
+                continue;
             }
             let approved = match self.authorise(call, events).await {
                 Ok(tool) => Approved { index, call, tool },
@@ -532,6 +575,37 @@ impl Agent {
                 }
                 true
             }
+        }
+    }
+
+    /// What the model is told about a call whose arguments were not a JSON object.
+    fn invalid_arguments(
+        &self,
+        call: &ToolCall,
+        invalid: &InvalidArguments,
+        cut_off: bool,
+    ) -> String {
+        let name = &call.name;
+        let length = invalid.length;
+        tracing::warn!(call = %call.id, tool = %name, length, cut_off, error = %invalid.error,
+            "a tool call's arguments are not valid JSON; answering it with an error");
+        if cut_off {
+            format!(
+                "the arguments of this `{name}` call were cut off: the answer reached its output \
+                 limit (max_tokens = {}) after {length} bytes of arguments, so nothing was run. \
+                 Retry in smaller pieces that each fit well within the limit: for example write \
+                 a large file as a short `write` followed by several `edit` calls that add the \
+                 rest, or split the work into several calls.",
+                self.config.max_tokens
+            )
+        } else {
+            format!(
+                "the arguments of this `{name}` call are not valid JSON ({}), so nothing was \
+                 run. Send the call again with its arguments as one JSON object matching the \
+                 tool's schema; if they are long, split the work into several smaller calls \
+                 (for example a short `write` followed by `edit` calls).",
+                invalid.error
+            )
         }
     }
 
@@ -614,6 +688,7 @@ impl Agent {
             }
             Err(error) => (error.to_string(), true),
         };
+        let content = self.redacted(content);
         emit(
             events,
             AgentEvent::ToolExecuted {

@@ -9,29 +9,31 @@ pub struct HeadlessApprover;
 
 impl Approver for HeadlessApprover {
     fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, Approval> {
+        let how = match (suggested_rule(&request), request.action.protected.is_some()) {
+            // No mode opens a protected path: only a rule that names it.
+            (Some(rule), true) => format!("only with --allow-tools '{rule}'"),
+            (None, true) => "only with an allow rule that names the path".to_owned(),
+            (Some(rule), false) => {
+                format!("with --permission-mode (auto-edit or full-auto) or --allow-tools '{rule}'")
+            }
+            // A compound or unanalysable command: no single rule is narrow enough.
+            (None, false) => "with --permission-mode (auto-edit or full-auto)".to_owned(),
+        };
         let feedback = format!(
             "`{}` needs approval ({}), and this run is non-interactive, so it was not run. \
-             The user can allow it with --permission-mode (auto-edit or full-auto) or \
-             --allow-tools '{}'. Continue without it if you can.",
-            request.action.summary,
-            request.reason,
-            suggested_rule(&request),
+             The user can allow it {how}. Continue without it if you can.",
+            request.action.summary, request.reason,
         );
         Box::pin(async move { Approval::DenyWithFeedback { feedback } })
     }
 }
 
-/// The narrowest rule that would have allowed this call: the command's first word for
-/// bash, the path for file tools.
-pub fn suggested_rule(request: &ApprovalRequest) -> String {
-    match (&request.action.target, request.tool.as_str()) {
-        (Some(cmd), "bash") => {
-            let first = cmd.split_whitespace().next().unwrap_or("");
-            format!("bash({first}:*)")
-        }
-        (Some(path), tool) => format!("{tool}({path})"),
-        (None, tool) => tool.to_owned(),
-    }
+/// The narrowest rule that would have allowed this call (see
+/// [`cuervo_domain::suggest_rule`]): `bash(git status:*)`, never `bash(git:*)` or a bare
+/// interpreter; `None` for a compound or unanalysable command, for which no rule is
+/// offered.
+pub fn suggested_rule(request: &ApprovalRequest) -> Option<String> {
+    cuervo_domain::suggest_rule(&request.tool, &request.action).map(|r| r.to_string())
 }
 
 #[cfg(test)]
@@ -55,12 +57,8 @@ mod tests {
     #[test]
     fn suggests_narrow_rules() {
         assert_eq!(
-            suggested_rule(&request("bash", "cargo test --all")),
-            "bash(cargo:*)"
-        );
-        assert_eq!(
-            suggested_rule(&request("edit", "src/lib.rs")),
-            "edit(src/lib.rs)"
+            suggested_rule(&request("edit", "src/lib.rs")).as_deref(),
+            Some("edit(src/lib.rs)")
         );
     }
 

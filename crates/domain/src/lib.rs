@@ -15,6 +15,7 @@ pub mod model;
 pub mod permission;
 pub mod provider;
 pub mod session;
+pub mod shell;
 pub mod tool;
 
 pub use agent::{AgentStatus, AgentType, Task, TaskId};
@@ -29,9 +30,11 @@ pub use model::{
 };
 pub use permission::{
     Decision, PermissionLevel, PermissionMode, PermissionPolicy, PermissionRule, RuleParseError,
+    UnknownToolError, suggest_rule,
 };
 pub use provider::{BoxFuture, ChunkStream, ModelProvider};
 pub use session::{MessageRecord, RepositoryError, Session, SessionId, SessionRepository};
+pub use shell::{ShellAnalysis, SimpleCommand, WriteRedirect};
 pub use tool::{
     Approval, ApprovalRequest, Approver, Effect, Tool, ToolAction, ToolContext, ToolOutput,
 };

@@ -25,6 +25,68 @@ pub struct ToolCall {
     pub input: Value,
 }
 
+/// The one key of a [`ToolCall::input`] that stands for arguments which did not parse as
+/// JSON: cut off by the output limit, or malformed. Such a call stays in the conversation
+/// (its input is still a JSON object, so every provider accepts it back) and is answered
+/// with an error result; it never runs.
+pub const INVALID_ARGUMENTS_KEY: &str = "__cuervo_invalid_arguments";
+
+/// Characters of unparsable arguments kept with the call, so the model (and a person
+/// reading the session) can tell which call it was without the whole text.
+const INVALID_ARGUMENTS_KEPT_CHARS: usize = 200;
+
+/// What was wrong with the arguments of a call made by [`ToolCall::with_invalid_arguments`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidArguments {
+    /// The parser's complaint.
+    pub error: String,
+    /// Bytes of argument text received.
+    pub length: u64,
+    /// The first characters of that text.
+    pub start: String,
+}
+
+impl ToolCall {
+    /// A call whose argument text `raw` is not valid JSON (`error` says why). The input
+    /// records the problem under [`INVALID_ARGUMENTS_KEY`] with the start of the text.
+    pub fn with_invalid_arguments(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        raw: &str,
+        error: impl Into<String>,
+    ) -> Self {
+        let start: String = raw.chars().take(INVALID_ARGUMENTS_KEPT_CHARS).collect();
+        let mut details = serde_json::Map::new();
+        details.insert("error".into(), Value::String(error.into()));
+        details.insert("length".into(), Value::from(raw.len() as u64));
+        details.insert("start".into(), Value::String(start));
+        let mut input = serde_json::Map::new();
+        input.insert(INVALID_ARGUMENTS_KEY.into(), Value::Object(details));
+        Self {
+            id: id.into(),
+            name: name.into(),
+            input: Value::Object(input),
+        }
+    }
+
+    /// Why this call's arguments could not be used, when they did not parse.
+    pub fn invalid_arguments(&self) -> Option<InvalidArguments> {
+        let details = self.input.as_object()?.get(INVALID_ARGUMENTS_KEY)?;
+        let text = |key: &str| {
+            details
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Some(InvalidArguments {
+            error: text("error"),
+            length: details.get("length").and_then(Value::as_u64).unwrap_or(0),
+            start: text("start"),
+        })
+    }
+}
+
 /// The answer to one [`ToolCall`], paired with it by `call_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolResult {
@@ -279,6 +341,27 @@ mod tests {
             serde_json::from_value::<ContentBlock>(json).ok(),
             Some(image)
         );
+    }
+
+    #[test]
+    fn invalid_arguments_are_kept_as_an_object_and_read_back() {
+        let raw = format!("{{\"path\": \"a.rs\", \"content\": \"{}", "x".repeat(500));
+        let call = ToolCall::with_invalid_arguments("c1", "write", &raw, "EOF while parsing");
+        assert!(call.input.is_object(), "providers need an object back");
+        let invalid = call.invalid_arguments().expect("marked");
+        assert_eq!(invalid.error, "EOF while parsing");
+        assert_eq!(invalid.length, raw.len() as u64);
+        assert_eq!(invalid.start.chars().count(), 200);
+        assert!(invalid.start.starts_with("{\"path\": \"a.rs\""));
+        let round_trip: ToolCall =
+            serde_json::from_str(&serde_json::to_string(&call).expect("ser")).expect("de");
+        assert_eq!(round_trip.invalid_arguments(), Some(invalid));
+        let valid = ToolCall {
+            id: "c2".into(),
+            name: "read".into(),
+            input: json!({"path": "a.rs"}),
+        };
+        assert_eq!(valid.invalid_arguments(), None);
     }
 
     #[test]

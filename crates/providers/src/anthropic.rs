@@ -483,9 +483,8 @@ impl Decoder for StreamDecoder {
             }
             wire::StreamEvent::ContentBlockStop { index } => {
                 if let Some(Block::Tool { id, name, json }) = self.blocks.remove(&index) {
-                    let input = transport::parse_tool_input(&self.provider, &id, &name, &json)?;
                     out.push(ModelChunk::ToolUse {
-                        call: ToolCall { id, name, input },
+                        call: transport::tool_call(id, name, &json),
                     });
                 }
             }
@@ -495,6 +494,23 @@ impl Decoder for StreamDecoder {
                 out.push(ModelChunk::Usage { usage: self.usage });
             }
             wire::StreamEvent::MessageStop => {
+                // An answer cut by max_tokens may leave its last tool call open: hand it
+                // on (its arguments are likely cut off too) for the loop to answer.
+                if self.stop == Some(StopReason::MaxTokens) {
+                    let mut open: Vec<(usize, Block)> = self
+                        .blocks
+                        .drain()
+                        .filter(|(_, block)| matches!(block, Block::Tool { .. }))
+                        .collect();
+                    open.sort_by_key(|(index, _)| *index);
+                    for (_, block) in open {
+                        if let Block::Tool { id, name, json } = block {
+                            out.push(ModelChunk::ToolUse {
+                                call: transport::tool_call(id, name, &json),
+                            });
+                        }
+                    }
+                }
                 if let Some((index, _)) = self
                     .blocks
                     .iter()
@@ -997,7 +1013,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_data_and_arguments_are_protocol_errors() {
+    fn malformed_data_is_a_protocol_error_and_bad_arguments_a_marked_call() {
         let items = decode("event: message_start\ndata: {not json\n\n");
         assert_eq!(
             items[0].clone().expect_err("bad").kind,
@@ -1017,9 +1033,38 @@ mod tests {
                 name: "read".into()
             })
         );
-        let error = items[1].clone().expect_err("bad args");
-        assert_eq!(error.kind, ModelErrorKind::Protocol);
-        assert!(error.message.contains("read"));
+        let Ok(ModelChunk::ToolUse { call }) = &items[1] else {
+            panic!("expected the call, got {:?}", items[1]);
+        };
+        assert_eq!((call.id.as_str(), call.name.as_str()), ("t", "read"));
+        let invalid = call.invalid_arguments().expect("marked invalid");
+        assert_eq!(invalid.start, "{\"path\": ");
+    }
+
+    #[test]
+    fn a_tool_call_left_open_by_max_tokens_is_handed_on() {
+        let body = sse(&[
+            start(1),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "write", "input": {}}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"path\": \"a.rs\", \"content\": \"fn ma"}}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 9}}),
+            json!({"type": "message_stop"}),
+        ]);
+        let items = decode(&body);
+        let call = items
+            .iter()
+            .find_map(|item| match item {
+                Ok(ModelChunk::ToolUse { call }) => Some(call.clone()),
+                _ => None,
+            })
+            .expect("the open call is handed on");
+        assert!(call.invalid_arguments().is_some(), "{call:?}");
+        assert_eq!(
+            items.last(),
+            Some(&Ok(ModelChunk::Stop {
+                reason: StopReason::MaxTokens
+            }))
+        );
     }
 
     #[test]

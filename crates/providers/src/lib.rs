@@ -117,6 +117,10 @@ pub struct ProviderSettings {
     /// with no `api_key` means the endpoint needs no key (a local server) and requests go
     /// out without `Authorization`. Anthropic always needs a key.
     pub api_key_env: Option<String>,
+    /// Where the key in `api_key` came from, in words (`the environment variable
+    /// OPENAI_API_KEY`, `the OS keychain (cuervo auth login)`): authentication errors name
+    /// it, so the user fixes the key that was actually sent.
+    pub key_source: Option<String>,
     /// Extra headers sent with every request (`anthropic-beta`, `OpenAI-Organization`...).
     pub extra_headers: Vec<(String, String)>,
     /// How transient failures are retried before the first chunk arrives.
@@ -158,6 +162,7 @@ impl ProviderSettings {
             base_url: base_url.into(),
             api_key: None,
             api_key_env: None,
+            key_source: None,
             extra_headers: Vec::new(),
             retry: RetryPolicy::default(),
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
@@ -219,6 +224,7 @@ impl fmt::Debug for ProviderSettings {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("api_key_env", &self.api_key_env)
+            .field("key_source", &self.key_source)
             .field(
                 "extra_headers",
                 &self

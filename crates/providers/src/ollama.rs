@@ -451,21 +451,22 @@ impl StreamDecoder {
                     .unwrap_or_else(|| format!("call_{}_{}", self.prefix, self.calls));
                 self.calls += 1;
                 let name = call.function.name;
-                let input = match call.function.arguments {
-                    Value::Null => json!({}),
-                    // Some servers send the arguments as a JSON string.
-                    Value::String(json) => {
-                        transport::parse_tool_input(&self.provider, &id, &name, &json)?
-                    }
-                    args => args,
-                };
                 out.push(ModelChunk::ToolUseStart {
                     id: id.clone(),
                     name: name.clone(),
                 });
-                out.push(ModelChunk::ToolUse {
-                    call: ToolCall { id, name, input },
-                });
+                let call = match call.function.arguments {
+                    Value::Null => ToolCall {
+                        id,
+                        name,
+                        input: json!({}),
+                    },
+                    input @ Value::Object(_) => ToolCall { id, name, input },
+                    // Some servers send the arguments as a JSON string.
+                    Value::String(json) => transport::tool_call(id, name, &json),
+                    other => transport::tool_call(id, name, &other.to_string()),
+                };
+                out.push(ModelChunk::ToolUse { call });
             }
         }
         if response.done {

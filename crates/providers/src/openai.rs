@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use cuervo_domain::{
     BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, ModelChunk, ModelError,
-    ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
+    ModelProvider, ModelRequest, Role, StopReason, Usage,
 };
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde_json::json;
@@ -323,22 +323,12 @@ fn decode_whole(provider: &str, body: &[u8]) -> Result<Vec<ModelChunk>, ModelErr
     let calls = message.tool_calls.unwrap_or_default();
     let has_calls = !calls.is_empty();
     for call in calls {
-        let input = transport::parse_tool_input(
-            provider,
-            &call.id,
-            &call.function.name,
-            &call.function.arguments,
-        )?;
         out.push(ModelChunk::ToolUseStart {
             id: call.id.clone(),
             name: call.function.name.clone(),
         });
         out.push(ModelChunk::ToolUse {
-            call: ToolCall {
-                id: call.id,
-                name: call.function.name,
-                input,
-            },
+            call: transport::tool_call(call.id, call.function.name, &call.function.arguments),
         });
     }
     if let Some(u) = &response.usage {
@@ -449,14 +439,8 @@ impl StreamDecoder {
                     name: call.name.clone(),
                 });
             }
-            let input =
-                transport::parse_tool_input(&self.provider, &id, &call.name, &call.arguments)?;
             out.push(ModelChunk::ToolUse {
-                call: ToolCall {
-                    id,
-                    name: call.name,
-                    input,
-                },
+                call: transport::tool_call(id, call.name, &call.arguments),
             });
         }
         Ok(())
@@ -531,7 +515,7 @@ impl Decoder for StreamDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cuervo_domain::{Message, ModelErrorKind, ToolResult, ToolSpec};
+    use cuervo_domain::{Message, ModelErrorKind, ToolCall, ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
     use serde_json::Value;
 
@@ -909,7 +893,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_chunks_and_arguments_are_protocol_errors() {
+    fn malformed_chunks_are_protocol_errors_and_bad_arguments_marked_calls() {
         let items = decode("data: {\"choices\": [\n\n");
         assert_eq!(
             items[0].clone().expect_err("bad").kind,
@@ -920,13 +904,29 @@ mod tests {
                 delta(
                     json!({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "read", "arguments": "{\"path\""}}]}),
                 ),
-                finish("tool_calls"),
+                finish("length"),
             ],
             true,
         );
         let items = decode(&body);
-        let error = items.last().cloned().expect("items").expect_err("bad args");
-        assert_eq!(error.kind, ModelErrorKind::Protocol);
+        let call = items
+            .iter()
+            .find_map(|item| match item {
+                Ok(ModelChunk::ToolUse { call }) => Some(call.clone()),
+                _ => None,
+            })
+            .expect("the cut call is handed on");
+        assert_eq!(call.id, "c");
+        assert_eq!(
+            call.invalid_arguments().map(|i| i.start),
+            Some("{\"path\"".to_owned())
+        );
+        assert_eq!(
+            items.last(),
+            Some(&Ok(ModelChunk::Stop {
+                reason: StopReason::MaxTokens
+            }))
+        );
     }
 
     #[test]

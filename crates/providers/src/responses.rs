@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use cuervo_domain::{
     BoxFuture, Capabilities, ChunkStream, ContentBlock, Cost, EncryptedReasoning, ModelChunk,
-    ModelError, ModelProvider, ModelRequest, Role, StopReason, ToolCall, Usage,
+    ModelError, ModelProvider, ModelRequest, Role, StopReason, Usage,
 };
 
 use crate::openai::{OpenAiEndpoint, data_url};
@@ -299,12 +299,7 @@ fn stop_reason(response: &wire::Response, had_calls: bool, refused: bool) -> Sto
 }
 
 /// The chunks an output item stands for, when it arrives whole.
-fn item_chunks(
-    provider: &str,
-    item: wire::Item,
-    out: &mut Vec<ModelChunk>,
-    refused: &mut bool,
-) -> Result<bool, ModelError> {
+fn item_chunks(item: wire::Item, out: &mut Vec<ModelChunk>, refused: &mut bool) -> bool {
     match item {
         wire::Item::Message { content, .. } => {
             let parts = match content {
@@ -326,7 +321,7 @@ fn item_chunks(
                     _ => {}
                 }
             }
-            Ok(false)
+            false
         }
         wire::Item::Reasoning {
             summary,
@@ -334,7 +329,7 @@ fn item_chunks(
             ..
         } => {
             reasoning_chunks(summary, encrypted_content, true, out);
-            Ok(false)
+            false
         }
         wire::Item::FunctionCall {
             call_id,
@@ -342,21 +337,16 @@ fn item_chunks(
             arguments,
             ..
         } => {
-            let input = transport::parse_tool_input(provider, &call_id, &name, &arguments)?;
             out.push(ModelChunk::ToolUseStart {
                 id: call_id.clone(),
                 name: name.clone(),
             });
             out.push(ModelChunk::ToolUse {
-                call: ToolCall {
-                    id: call_id,
-                    name,
-                    input,
-                },
+                call: transport::tool_call(call_id, name, &arguments),
             });
-            Ok(true)
+            true
         }
-        _ => Ok(false),
+        _ => false,
     }
 }
 
@@ -398,7 +388,7 @@ fn response_chunks(
     let mut had_calls = false;
     let mut refused = false;
     for item in response.output.clone() {
-        had_calls |= item_chunks(provider, item, out, &mut refused)?;
+        had_calls |= item_chunks(item, out, &mut refused);
     }
     if let Some(u) = &response.usage {
         out.push(ModelChunk::Usage { usage: usage(u) });
@@ -518,13 +508,8 @@ impl StreamDecoder {
                 name: called.clone(),
             });
         }
-        let input = transport::parse_tool_input(&self.provider, &id, &called, &args)?;
         out.push(ModelChunk::ToolUse {
-            call: ToolCall {
-                id,
-                name: called,
-                input,
-            },
+            call: transport::tool_call(id, called, &args),
         });
         self.had_calls = true;
         Ok(())
@@ -708,7 +693,7 @@ impl Decoder for StreamDecoder {
                             Some(Item::Message { streamed: true })
                         );
                         if !streamed {
-                            item_chunks(&self.provider, message, out, &mut self.refused)?;
+                            item_chunks(message, out, &mut self.refused);
                         }
                     }
                     _ => {
@@ -747,7 +732,7 @@ impl Decoder for StreamDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cuervo_domain::{Message, ModelErrorKind, ToolResult, ToolSpec};
+    use cuervo_domain::{Message, ModelErrorKind, ToolCall, ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
     use serde_json::{Value, json};
 

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use cuervo_domain::{BoxFuture, Capabilities, ChunkStream, ModelChunk, ModelError, ModelErrorKind};
+use cuervo_domain::{
+    BoxFuture, Capabilities, ChunkStream, ModelChunk, ModelError, ModelErrorKind, ToolCall,
+};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -157,9 +159,15 @@ impl Transport {
                 source,
             })?;
         let config_key = format!("providers.{name}.api_key in ~/.config/cuervo/config.yml");
-        let auth_hint = match &settings.api_key_env {
-            Some(env) => format!("{env} or {config_key}"),
-            None => config_key,
+        let has_key = settings
+            .api_key
+            .as_ref()
+            .is_some_and(|k| !k.trim().is_empty());
+        let auth_hint = match (&settings.key_source, &settings.api_key_env) {
+            // Name the key that was actually sent, not where one could have come from.
+            (Some(source), _) if has_key => format!("the key in use ({source})"),
+            (_, Some(env)) => format!("{env} or {config_key}"),
+            (_, None) => config_key,
         };
         let key_required = key_required || settings.api_key_env.is_some();
         Ok(Self {
@@ -882,22 +890,37 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Parses a tool call's accumulated arguments: empty means `{}`.
-pub(crate) fn parse_tool_input(
-    provider: &str,
-    id: &str,
-    name: &str,
-    json: &str,
-) -> Result<Value, ModelError> {
+/// A tool call from its accumulated argument text: empty means `{}`. Text that is not a
+/// JSON object (cut off by the output limit, or malformed) does not fail the answer: the
+/// call is kept, marked with what was wrong ([`ToolCall::with_invalid_arguments`]), and
+/// the agent loop answers it with an error the model can act on.
+pub(crate) fn tool_call(id: String, name: String, json: &str) -> ToolCall {
     if json.trim().is_empty() {
-        return Ok(Value::Object(Default::default()));
+        return ToolCall {
+            id,
+            name,
+            input: Value::Object(Default::default()),
+        };
     }
-    serde_json::from_str(json).map_err(|e| {
-        protocol(
-            provider,
-            format!("the arguments of tool call `{name}` ({id}) are not valid JSON: {e}"),
-        )
-    })
+    match serde_json::from_str::<Value>(json) {
+        Ok(input @ Value::Object(_)) => ToolCall { id, name, input },
+        Ok(other) => {
+            let kind = match other {
+                Value::Null => "null",
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) => "a number",
+                Value::String(_) => "a string",
+                Value::Array(_) => "an array",
+                Value::Object(_) => "an object",
+            };
+            let error = format!("the arguments are {kind}, not a JSON object");
+            ToolCall::with_invalid_arguments(id, name, json, error)
+        }
+        Err(e) => {
+            tracing::debug!(%id, %name, error = %e, "tool call arguments are not valid JSON");
+            ToolCall::with_invalid_arguments(id, name, json, e.to_string())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1132,12 +1155,24 @@ mod tests {
 
     #[test]
     fn tool_input_parsing() {
+        let call = |json: &str| tool_call("id".into(), "read".into(), json);
+        assert_eq!(call(" ").input, serde_json::json!({}));
+        assert_eq!(call(" ").invalid_arguments(), None);
         assert_eq!(
-            parse_tool_input("p", "id", "t", " ").expect("empty is {}"),
-            serde_json::json!({})
+            call("{\"path\": \"a.rs\"}").input,
+            serde_json::json!({"path": "a.rs"})
         );
-        let e = parse_tool_input("p", "id", "read", "{\"a\":").expect_err("invalid");
-        assert_eq!(e.kind, ModelErrorKind::Protocol);
-        assert!(e.message.contains("read"));
+        // Cut off or malformed: kept and marked, never an error that ends the answer.
+        let cut = call("{\"path\": \"a.r");
+        assert_eq!((cut.id.as_str(), cut.name.as_str()), ("id", "read"));
+        let invalid = cut.invalid_arguments().expect("marked");
+        assert!(invalid.error.contains("EOF"), "{}", invalid.error);
+        assert_eq!(invalid.start, "{\"path\": \"a.r");
+        assert_eq!(invalid.length, 13);
+        let invalid = call("[1, 2]").invalid_arguments().expect("marked");
+        assert_eq!(
+            invalid.error,
+            "the arguments are an array, not a JSON object"
+        );
     }
 }

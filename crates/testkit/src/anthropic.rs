@@ -341,7 +341,8 @@ pub(crate) fn stream_frames(reply: &Reply, ctx: &ReplyContext) -> Vec<String> {
                     index,
                     json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
                 ));
-                let pieces = std::iter::once(String::new()).chain(split(&input.to_string(), 3));
+                let pieces = std::iter::once(String::new())
+                    .chain(split(&crate::script::arguments_text(input), 3));
                 for piece in pieces {
                     frames.push(block_delta(
                         index,

@@ -156,7 +156,7 @@ pub(crate) fn stream_frames(reply: &Reply, ctx: &ReplyContext, include_usage: bo
                     None,
                     u,
                 ));
-                for piece in split(&input.to_string(), 3) {
+                for piece in split(&crate::script::arguments_text(input), 3) {
                     frames.push(chunk(
                         ctx,
                         json!({"tool_calls": [{"index": tool_index, "function": {"arguments": piece}}]}),
@@ -200,7 +200,7 @@ pub(crate) fn json_body(reply: &Reply, ctx: &ReplyContext) -> Value {
             Step::ToolCall { name, input, .. } => tool_calls.push(json!({
                 "id": ctx.tool_ids.get(tool_calls.len()).cloned().unwrap_or_default(),
                 "type": "function",
-                "function": {"name": name, "arguments": input.to_string()},
+                "function": {"name": name, "arguments": crate::script::arguments_text(input)},
             })),
         }
     }

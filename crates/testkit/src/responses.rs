@@ -168,7 +168,7 @@ fn output_items(reply: &Reply, ctx: &ReplyContext) -> Vec<Value> {
                     "id": format!("fc_mock_{:03}_{i}", ctx.seq),
                     "call_id": call_id,
                     "name": name,
-                    "arguments": input.to_string(),
+                    "arguments": crate::script::arguments_text(input),
                     "status": "completed",
                 })
             }
@@ -301,7 +301,7 @@ pub(crate) fn stream_frames(reply: &Reply, ctx: &ReplyContext) -> Vec<String> {
                     &mut seq,
                     json!({"output_index": index, "item": added}),
                 ));
-                let arguments = input.to_string();
+                let arguments = crate::script::arguments_text(input);
                 for piece in split(&arguments, 3) {
                     frames.push(seq_event(
                         "response.function_call_arguments.delta",

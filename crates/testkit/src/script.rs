@@ -25,6 +25,9 @@
 //!   # A real reply cut after 4 frames (here: in the middle of the tool call's arguments).
 //!   - tool_call: { name: edit, input: { path: a.rs, old_string: x, new_string: y } }
 //!     cut: { after_frames: 4 }
+//!   # A string `input` is the raw argument text: here a write cut off by max_tokens.
+//!   - tool_call: { name: write, input: "{\"path\": \"a.rs\", \"content\": \"fn ma" }
+//!     stop_reason: max_tokens
 //!   - malformed: true
 //!   # A stream that begins, then fails with the provider's own mid-stream error.
 //!   - stream_error: "The model failed to generate a response."
@@ -160,6 +163,15 @@ impl Step {
         }
     }
 
+    /// A tool call whose argument text is `arguments`, verbatim: arguments cut off by
+    /// `max_tokens` (pair it with `with_stop_reason("max_tokens")`) or malformed. Played
+    /// as text by the formats that carry arguments as text (Anthropic's
+    /// `input_json_delta`, OpenAI Chat and Responses `arguments`); formats that carry a
+    /// JSON object (Gemini, Ollama) send it as a JSON string.
+    pub fn raw_tool_call(name: impl Into<String>, arguments: impl Into<String>) -> Step {
+        Step::tool_call(name, Value::String(arguments.into()))
+    }
+
     pub fn tool_call_with_id(id: impl Into<String>, name: impl Into<String>, input: Value) -> Step {
         Step::ToolCall {
             id: Some(id.into()),
@@ -259,6 +271,15 @@ impl Reply {
             })
             .sum();
         (chars as u64 / 4).max(1)
+    }
+}
+
+/// The argument text a tool call streams: the input's JSON, or a string input verbatim
+/// (see [`Step::raw_tool_call`]).
+pub(crate) fn arguments_text(input: &Value) -> String {
+    match input {
+        Value::String(raw) => raw.clone(),
+        other => other.to_string(),
     }
 }
 

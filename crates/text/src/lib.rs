@@ -7,8 +7,12 @@
 //! - [`syntax`]: tree-sitter parsing, symbol extraction and chunking.
 //! - [`tokens`]: tiktoken-compatible counting and truncation.
 //! - [`pii`]: scanning and redacting personal data and secrets.
+//! - [`shell`]: what a shell command line runs and writes, for permission rules
+//!   (feature `lang-bash`).
 
 pub mod pii;
 pub mod scan;
+#[cfg(feature = "lang-bash")]
+pub mod shell;
 pub mod syntax;
 pub mod tokens;

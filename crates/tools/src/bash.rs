@@ -17,6 +17,7 @@ use tokio::process::Command;
 
 use crate::input;
 use crate::output::HeadTail;
+use crate::sandbox;
 
 const NAME: &str = "bash";
 /// How long to keep reading output after the command ended and its process group was
@@ -121,20 +122,33 @@ struct Outcome {
 }
 
 async fn run(command: &str, ctx: &ToolContext, timeout: Duration) -> Result<Outcome, ToolError> {
-    let mut cmd = Command::new("bash");
-    cmd.arg("-c")
-        .arg(command)
+    // Dropped last (declared first), after the guard below has killed the group: the
+    // bubblewrap placeholders must outlive every process that could see them.
+    let launch = sandbox::prepare(command, &ctx.root, &ctx.sandbox).await?;
+    let mut cmd = Command::new(&launch.program);
+    cmd.args(&launch.args)
         .current_dir(&ctx.root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // Only what is not a secret, plus what the user passes through on purpose.
+        .env_clear()
+        .envs(sandbox::env::scrub(
+            std::env::vars_os(),
+            &ctx.env_passthrough,
+        ))
         // Git must fail rather than wait for a password nobody can type.
         .env("GIT_TERMINAL_PROMPT", "0")
         .process_group(0)
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| {
         ToolError::Failed(format!(
-            "could not start bash in {}: {e}",
+            "could not start {} in {}: {e}",
+            if launch.backend.is_some() {
+                "the sandboxed shell"
+            } else {
+                "bash"
+            },
             ctx.root.display()
         ))
     })?;
@@ -143,7 +157,7 @@ async fn run(command: &str, ctx: &ToolContext, timeout: Duration) -> Result<Outc
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
     let mut guard = GroupGuard { pgid };
-    tracing::debug!(command, ?pgid, ?timeout, "bash started");
+    tracing::debug!(command, ?pgid, ?timeout, backend = ?launch.backend, "bash started");
 
     let buf = Mutex::new(HeadTail::new(output_budget(ctx.output_limit)));
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
@@ -178,9 +192,20 @@ async fn run(command: &str, ctx: &ToolContext, timeout: Duration) -> Result<Outc
     if !pumps_done {
         let _ = tokio::time::timeout(DRAIN_GRACE, &mut pumps).await;
     }
-    let output = buf.lock().map(|b| b.render()).unwrap_or_default();
+    let mut output = buf.lock().map(|b| b.render()).unwrap_or_default();
+    let status = (!timed_out).then_some(status);
+    if let Some(message) = launch.failure(status, &output) {
+        return Err(ToolError::Failed(message));
+    }
+    let failed = timed_out || status.is_none_or(|s| !s.success());
+    if let Some(hint) = launch.denial_hint(failed, &output) {
+        if !output.is_empty() && !output.ends_with('\n') {
+            output.push('\n');
+        }
+        output.push_str(&hint);
+    }
     Ok(Outcome {
-        status: (!timed_out).then_some(status),
+        status,
         timed_out,
         output,
     })
@@ -208,6 +233,39 @@ fn describe_outcome(outcome: &Outcome, timeout: Duration) -> (String, Option<i32
     }
     let is_error = outcome.timed_out || exit_code != Some(0);
     (text, exit_code, is_error)
+}
+
+/// Where the command's redirections write: whether any lands outside the project root
+/// and the first protected path one lands in (`.git/hooks/x`). Targets are resolved like
+/// the file tools' paths (symlinks followed), against the directory a `cd` before them
+/// moved to. Targets known only at run time are the analysis' business (unanalysable).
+fn judge_writes(
+    root: &std::path::Path,
+    writes: &[cuervo_domain::WriteRedirect],
+) -> (bool, Option<String>) {
+    let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut outside = false;
+    let mut protected = None;
+    for write in writes.iter().filter(|w| !w.dynamic) {
+        let base = match &write.dir {
+            None => Ok(canonical.clone()),
+            Some(dir) => crate::path::resolve(&canonical, dir).map(|r| r.absolute),
+        };
+        let Ok(absolute) =
+            base.and_then(|base| crate::path::resolve(&base, &write.target).map(|r| r.absolute))
+        else {
+            // A symlink loop or a NUL byte: nobody can say where it lands.
+            outside = true;
+            continue;
+        };
+        if crate::path::describe(&canonical, absolute.clone()).outside_root {
+            outside = true;
+        }
+        if protected.is_none() {
+            protected = crate::path::protected(&canonical, &absolute);
+        }
+    }
+    (outside, protected)
 }
 
 impl Tool for BashTool {
@@ -255,11 +313,15 @@ impl Tool for BashTool {
             Some(d) if !d.trim().is_empty() => format!("# {}\n{}", d.trim(), input.command),
             _ => input.command.clone(),
         };
+        let shell = cuervo_text::shell::analyse(&input.command);
+        let (outside_root, protected) = judge_writes(&ctx.root, &shell.writes);
         Ok(ToolAction {
             target: Some(input.command),
-            outside_root: false,
+            outside_root,
+            protected,
             summary,
             preview: Some(preview),
+            shell: Some(shell),
         })
     }
 

@@ -135,7 +135,9 @@ impl Tool for EditTool {
             summary: format!("edit {}", plan.resolved.display),
             target: Some(plan.resolved.display),
             outside_root: plan.resolved.outside_root,
+            protected: crate::path::protected(&ctx.root, &plan.resolved.absolute),
             preview: Some(plan.diff),
+            ..ToolAction::default()
         })
     }
 

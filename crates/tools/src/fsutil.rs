@@ -32,8 +32,16 @@ pub(crate) fn atomic_write(path: &Path, content: &[u8]) -> Result<(), ToolError>
     let fail = |what: &str, e: std::io::Error| {
         ToolError::Failed(format!("cannot write {shown}: {what}: {e}"))
     };
+    // A new file gets the mode any program would give it (0666 less the umask), not the
+    // temporary file's private 0600. For an existing file the temporary file starts no
+    // more open than the file (its mode less the umask), so the new content is never
+    // readable by more people than the old; the exact mode is copied below.
+    let mode = existing
+        .as_ref()
+        .map_or_else(new_file_permissions, std::fs::Metadata::permissions);
     let mut tmp = tempfile::Builder::new()
         .prefix(".cuervo-tmp-")
+        .permissions(mode)
         .tempfile_in(parent)
         .map_err(|e| fail("creating a temporary file", e))?;
     tmp.write_all(content)
@@ -49,6 +57,13 @@ pub(crate) fn atomic_write(path: &Path, content: &[u8]) -> Result<(), ToolError>
     tmp.persist(path)
         .map_err(|e| fail("renaming the temporary file into place", e.error))?;
     Ok(())
+}
+
+/// `0666`: the mode `open(2)` is asked for when creating a file, which the kernel
+/// narrows by the process umask.
+fn new_file_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o666)
 }
 
 /// A unified diff from `old` to `new`, headed `a/<name>` / `b/<name>` like git's. Empty

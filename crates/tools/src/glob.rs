@@ -132,6 +132,7 @@ impl Tool for GlobTool {
             target: Some(plan.dir.display),
             outside_root: plan.dir.outside_root,
             preview: None,
+            ..ToolAction::default()
         })
     }
 

@@ -336,6 +336,7 @@ impl Tool for GrepTool {
             target: Some(plan.dir.display),
             outside_root: plan.dir.outside_root,
             preview: None,
+            ..ToolAction::default()
         })
     }
 

@@ -6,6 +6,8 @@
 //! reaches outside the project root, a preview of the change) and the permission policy
 //! in `core` decides. Tools do enforce their own safety mechanics: atomic writes, output
 //! caps, and killing every process a command started when it ends or is cancelled.
+//! Shell commands also run in an OS sandbox ([`sandbox`]) with secrets removed from
+//! their environment.
 
 mod bash;
 mod edit;
@@ -17,6 +19,7 @@ mod ls;
 pub mod output;
 pub mod path;
 mod read;
+pub mod sandbox;
 mod walk;
 mod write;
 

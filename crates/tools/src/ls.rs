@@ -86,6 +86,7 @@ impl Tool for LsTool {
             target: Some(dir.display),
             outside_root: dir.outside_root,
             preview: None,
+            ..ToolAction::default()
         })
     }
 

@@ -11,6 +11,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use cuervo_domain::ToolError;
+use cuervo_domain::permission::{PROTECTED_DIRS, PROTECTED_FILES};
 
 /// How many symlinks one resolution may follow before it is taken for a loop (Linux's
 /// own limit).
@@ -67,6 +68,32 @@ pub fn describe(root: &Path, absolute: PathBuf) -> ResolvedPath {
             outside_root: true,
         },
     }
+}
+
+/// Whether writing `absolute` would change a protected path; returns the path as people
+/// read it (relative to the root when inside it) for the prompt and the denial.
+///
+/// `absolute` should be canonical (what [`resolve`] returns), so a symlink into `.git`
+/// is caught at its target.
+pub fn protected(root: &Path, absolute: &Path) -> Option<String> {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let shown = describe(&root, absolute.to_path_buf()).display;
+    let rel = absolute.strip_prefix(&root).unwrap_or(absolute);
+    let names: Vec<String> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    // A protected directory anywhere on the way, or a protected file name at the end.
+    let (last, dirs) = names.split_last()?;
+    let in_dir = dirs
+        .iter()
+        .chain(std::iter::once(last))
+        .any(|n| PROTECTED_DIRS.iter().any(|d| d.eq_ignore_ascii_case(n)));
+    let is_file = PROTECTED_FILES.iter().any(|f| f.eq_ignore_ascii_case(last));
+    (in_dir || is_file).then_some(shown)
 }
 
 /// `a/b/c` with `/` separators whatever the platform, `.` for the empty path.
@@ -232,6 +259,48 @@ mod tests {
         std::os::unix::fs::symlink("a", root.join("b")).expect("symlink");
         let e = resolve(&root, "a/x").expect_err("loop");
         assert!(matches!(e, ToolError::Failed(m) if m.contains("symbolic links")));
+    }
+
+    #[test]
+    fn protected_paths_are_named_at_any_depth_and_case() {
+        let (_d, root) = root();
+        let p = |raw: &str| protected(&root, &resolve(&root, raw).expect("resolve").absolute);
+        assert_eq!(p(".git/config").as_deref(), Some(".git/config"));
+        assert_eq!(
+            p(".GIT/hooks/pre-commit").as_deref(),
+            Some(".GIT/hooks/pre-commit")
+        );
+        assert_eq!(
+            p(".cuervo/config.yml").as_deref(),
+            Some(".cuervo/config.yml")
+        );
+        assert_eq!(
+            p(".claude/settings.json").as_deref(),
+            Some(".claude/settings.json")
+        );
+        assert_eq!(
+            p("vendor/lib/.git/hooks/x").as_deref(),
+            Some("vendor/lib/.git/hooks/x")
+        );
+        assert_eq!(p(".mcp.json").as_deref(), Some(".mcp.json"));
+        assert_eq!(p("docs/AGENTS.md").as_deref(), Some("docs/AGENTS.md"));
+        assert_eq!(p("CLAUDE.md").as_deref(), Some("CLAUDE.md"));
+        assert_eq!(p("src/main.rs"), None);
+        assert_eq!(p(".github/workflows/ci.yml"), None);
+        assert_eq!(p("gitignore.md"), None);
+    }
+
+    #[test]
+    fn cve_2026_25724_symlink_into_a_protected_dir_is_protected() {
+        let (_d, root) = root();
+        fs::create_dir_all(root.join(".git/hooks")).expect("mkdir");
+        std::os::unix::fs::symlink(root.join(".git/hooks"), root.join("innocent"))
+            .expect("symlink");
+        let r = resolve(&root, "innocent/pre-commit").expect("resolve");
+        assert_eq!(
+            protected(&root, &r.absolute).as_deref(),
+            Some(".git/hooks/pre-commit")
+        );
     }
 
     #[test]

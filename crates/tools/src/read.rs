@@ -7,6 +7,7 @@ use cuervo_domain::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
 
 use crate::input;
 use crate::output::{cap_head, truncate_str};
@@ -90,6 +91,7 @@ impl Tool for ReadTool {
             target: Some(resolved.display),
             outside_root: resolved.outside_root,
             preview: None,
+            ..ToolAction::default()
         })
     }
 
@@ -101,131 +103,335 @@ impl Tool for ReadTool {
         Box::pin(async move {
             let (input, resolved) = Self::prepare(&input, ctx)?;
             let shown = &resolved.display;
+            let opening = |e: std::io::Error| match e.kind() {
+                std::io::ErrorKind::NotFound => ToolError::Failed(format!(
+                    "{shown} does not exist; check the path, or use glob or ls to find the file"
+                )),
+                std::io::ErrorKind::IsADirectory => ToolError::Failed(format!(
+                    "{shown} is a directory; use ls to list it, or read a file inside it"
+                )),
+                _ => ToolError::Failed(format!("cannot read {shown}: {e}")),
+            };
+            let meta = tokio::fs::metadata(&resolved.absolute)
+                .await
+                .map_err(opening)?;
+            if meta.is_dir() {
+                return Err(opening(std::io::ErrorKind::IsADirectory.into()));
+            }
             // Only regular files: reading a FIFO or a device could block or never end.
-            if let Ok(meta) = tokio::fs::metadata(&resolved.absolute).await
-                && !meta.is_file()
-                && !meta.is_dir()
-            {
+            if !meta.is_file() {
                 return Err(ToolError::Failed(format!(
                     "{shown} is not a regular file (a device, socket or pipe); read only reads files"
                 )));
             }
-            let bytes = tokio::fs::read(&resolved.absolute)
+            let mut file = tokio::fs::File::open(&resolved.absolute)
                 .await
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => ToolError::Failed(format!(
-                        "{shown} does not exist; check the path, or use glob or ls to find the file"
-                    )),
-                    std::io::ErrorKind::IsADirectory => ToolError::Failed(format!(
-                        "{shown} is a directory; use ls to list it, or read a file inside it"
-                    )),
-                    _ => ToolError::Failed(format!("cannot read {shown}: {e}")),
-                })?;
-            let sniff = &bytes[..bytes.len().min(BINARY_SNIFF_BYTES)];
-            if sniff.contains(&0) {
+                .map_err(opening)?;
+            let reading =
+                |e: std::io::Error| ToolError::Failed(format!("cannot read {shown}: {e}"));
+
+            // Sniff the start for NUL bytes before reading any further.
+            let mut buf = vec![0u8; CHUNK_BYTES];
+            let mut sniffed = 0;
+            while sniffed < BINARY_SNIFF_BYTES {
+                let n = file.read(&mut buf[sniffed..]).await.map_err(reading)?;
+                if n == 0 {
+                    break;
+                }
+                sniffed += n;
+            }
+            if buf[..sniffed.min(BINARY_SNIFF_BYTES)].contains(&0) {
                 return Err(ToolError::Failed(format!(
                     "{shown} is a binary file ({} bytes); read shows text only. Use bash (e.g. `file` or `xxd | head`) to inspect it",
-                    bytes.len()
+                    meta.len()
                 )));
             }
-            let text = String::from_utf8_lossy(&bytes);
+
             let offset = input.offset.unwrap_or(1).max(1);
             let limit = input.limit.unwrap_or(DEFAULT_LINE_LIMIT);
-            let content = render(shown, &text, offset, limit, ctx.output_limit)?;
+            let mut window = Window::new(offset, limit, ctx.output_limit);
+            let mut filled = sniffed;
+            while filled > 0 && window.feed(&buf[..filled]) {
+                filled = file.read(&mut buf).await.map_err(reading)?;
+            }
+            let content = window.finish(shown, meta.len())?;
             Ok(ToolOutput::text(content))
         })
     }
 }
 
-/// Numbers lines `offset..offset+limit` of `text` and appends a note when lines remain,
-/// stopping early (with a note giving the next offset) when `output_limit` bytes would be
-/// exceeded.
-fn render(
-    shown: &str,
-    text: &str,
+/// Bytes read from the file at a time: all the memory a read needs besides its output.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Bytes of one line kept: room for `MAX_LINE_CHARS` characters of any UTF-8. The rest
+/// of a longer line is only counted.
+const MAX_LINE_BYTES: usize = MAX_LINE_CHARS * 4;
+/// How far past the window lines are counted for the "N more lines" note; past that the
+/// note says only that more lines follow.
+const COUNT_AHEAD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What the window is doing with the bytes it is fed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before `offset`: lines are only counted.
+    Skipping,
+    /// Inside the window: lines are kept (each up to `MAX_LINE_BYTES`) and numbered.
+    Showing,
+    /// After the window: lines are counted for the closing note, up to a byte budget.
+    Counting,
+    /// The count gave up: more lines follow, how many is unknown.
+    GaveUp,
+}
+
+/// Numbers lines `offset..offset+limit` of a file fed chunk by chunk, stopping early
+/// (with a note giving the next offset) when `output_limit` bytes would be exceeded.
+/// Memory is bounded by the output, whatever the size of the file or of one line.
+struct Window {
     offset: usize,
-    limit: usize,
+    wanted_end: usize,
     output_limit: usize,
-) -> Result<String, ToolError> {
-    if text.is_empty() {
-        return Ok(format!("({shown} is empty)"));
-    }
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    let total = body.split('\n').count();
-    if offset > total {
-        return Err(ToolError::Failed(format!(
-            "offset {offset} is past the end of {shown}, which has {total} lines; use an offset from 1 to {total}"
-        )));
-    }
-    // Room kept for the closing note.
-    let budget = output_limit.saturating_sub(160);
-    let wanted_end = offset.saturating_add(limit - 1).min(total);
-    let mut out = String::new();
-    let mut last_shown = offset - 1;
-    let mut stopped_by_size = false;
-    for (i, raw) in body.split('\n').enumerate().skip(offset - 1) {
-        let number = i + 1;
-        if number > wanted_end {
-            break;
+    /// Room for lines, keeping space for the closing note.
+    budget: usize,
+    phase: Phase,
+    /// Line ends seen so far.
+    newlines: usize,
+    /// Whether bytes follow the last line end (an unterminated last line).
+    tail: bool,
+    /// Whether any byte was fed at all.
+    any: bool,
+    /// The start of the line being shown, at most `MAX_LINE_BYTES`.
+    line: Vec<u8>,
+    /// Characters of that line beyond `line`.
+    dropped_chars: u64,
+    /// Whether the last dropped byte was `\r` (not counted: it ends a CRLF line).
+    dropped_cr: bool,
+    /// Bytes counted since the window closed.
+    counted: u64,
+    out: String,
+    last_shown: usize,
+    stopped_by_size: bool,
+}
+
+impl Window {
+    fn new(offset: usize, limit: usize, output_limit: usize) -> Self {
+        let offset = offset.max(1);
+        Self {
+            offset,
+            wanted_end: offset.saturating_add(limit.max(1) - 1),
+            output_limit,
+            budget: output_limit.saturating_sub(160),
+            phase: if offset == 1 {
+                Phase::Showing
+            } else {
+                Phase::Skipping
+            },
+            newlines: 0,
+            tail: false,
+            any: false,
+            line: Vec::new(),
+            dropped_chars: 0,
+            dropped_cr: false,
+            counted: 0,
+            out: String::new(),
+            last_shown: offset - 1,
+            stopped_by_size: false,
         }
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
+    }
+
+    /// Takes the next bytes of the file; returns false once nothing more is needed.
+    fn feed(&mut self, mut bytes: &[u8]) -> bool {
+        self.any |= !bytes.is_empty();
+        while !bytes.is_empty() {
+            match self.phase {
+                Phase::GaveUp => return false,
+                Phase::Skipping => match bytes.iter().position(|&b| b == b'\n') {
+                    Some(end) => {
+                        self.newlines += 1;
+                        self.tail = false;
+                        bytes = &bytes[end + 1..];
+                        if self.newlines + 1 >= self.offset {
+                            self.phase = Phase::Showing;
+                        }
+                    }
+                    None => {
+                        self.tail = true;
+                        bytes = &[];
+                    }
+                },
+                Phase::Showing => {
+                    let end = bytes.iter().position(|&b| b == b'\n');
+                    let part = &bytes[..end.unwrap_or(bytes.len())];
+                    self.keep(part);
+                    self.tail = !part.is_empty() || self.tail;
+                    match end {
+                        Some(end) => {
+                            self.newlines += 1;
+                            self.tail = false;
+                            bytes = &bytes[end + 1..];
+                            self.show_line();
+                        }
+                        None => bytes = &[],
+                    }
+                }
+                Phase::Counting => {
+                    let room =
+                        usize::try_from(COUNT_AHEAD_BYTES - self.counted).unwrap_or(usize::MAX);
+                    let take = bytes.len().min(room);
+                    let (counted, rest) = bytes.split_at(take);
+                    self.newlines += counted.iter().filter(|&&b| b == b'\n').count();
+                    if let Some(&last) = counted.last() {
+                        self.tail = last != b'\n';
+                    }
+                    self.counted += take as u64;
+                    bytes = rest;
+                    if !bytes.is_empty() {
+                        self.phase = Phase::GaveUp;
+                    }
+                }
+            }
+        }
+        self.phase != Phase::GaveUp
+    }
+
+    /// Adds part of the current line: kept while there is room, else only counted.
+    fn keep(&mut self, part: &[u8]) {
+        let room = MAX_LINE_BYTES.saturating_sub(self.line.len());
+        let (kept, dropped) = part.split_at(part.len().min(room));
+        self.line.extend_from_slice(kept);
+        if let Some(&last) = dropped.last() {
+            // Characters, not bytes: count every byte that starts one.
+            self.dropped_chars += dropped.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64;
+            self.dropped_cr = last == b'\r';
+        }
+    }
+
+    /// The line just ended (or the file did): number it and add it to the output.
+    fn show_line(&mut self) {
+        let number = self.newlines.max(1);
+        let line = std::mem::take(&mut self.line);
+        let mut rest = std::mem::take(&mut self.dropped_chars);
+        let mut text = String::from_utf8_lossy(&line).into_owned();
+        if rest == 0 {
+            if text.ends_with('\r') {
+                text.pop();
+            }
+        } else if std::mem::take(&mut self.dropped_cr) {
+            rest -= 1;
+        }
         let mut entry = String::new();
-        match line.char_indices().nth(MAX_LINE_CHARS) {
+        match text.char_indices().nth(MAX_LINE_CHARS) {
             Some((cut, _)) => {
-                let rest = line[cut..].chars().count();
+                rest += text[cut..].chars().count() as u64;
                 let _ = writeln!(
                     entry,
                     "{number:>6}\t{}… [line truncated, {rest} more characters]",
-                    &line[..cut]
+                    &text[..cut]
+                );
+            }
+            None if rest > 0 => {
+                let _ = writeln!(
+                    entry,
+                    "{number:>6}\t{text}… [line truncated, {rest} more characters]"
                 );
             }
             None => {
-                let _ = writeln!(entry, "{number:>6}\t{line}");
+                let _ = writeln!(entry, "{number:>6}\t{text}");
             }
         }
-        if out.len() + entry.len() > budget {
-            if out.is_empty() {
+        if self.out.len() + entry.len() > self.budget {
+            if self.out.is_empty() {
                 // Always make progress: show what fits of the first line.
-                out.push_str(truncate_str(&entry, budget));
-                out.push('\n');
-                last_shown = number;
+                self.out.push_str(truncate_str(&entry, self.budget));
+                self.out.push('\n');
+                self.last_shown = number;
             }
-            stopped_by_size = true;
-            break;
+            self.stopped_by_size = true;
+            self.phase = Phase::Counting;
+            return;
         }
-        out.push_str(&entry);
-        last_shown = number;
+        self.out.push_str(&entry);
+        self.last_shown = number;
+        if number >= self.wanted_end {
+            self.phase = Phase::Counting;
+        }
     }
-    if last_shown < total {
-        let remaining = total - last_shown;
-        let why = if stopped_by_size {
+
+    /// The end of the file: the output with its closing note. `size` is the file's
+    /// length in bytes, for the note when lines were not all counted.
+    fn finish(mut self, shown: &str, size: u64) -> Result<String, ToolError> {
+        if !self.any {
+            return Ok(format!("({shown} is empty)"));
+        }
+        // An unterminated last line is still a line.
+        if self.tail && self.phase == Phase::Showing {
+            self.newlines += 1;
+            self.tail = false;
+            self.show_line();
+        }
+        let total = self.newlines + usize::from(self.tail);
+        if self.offset > total && self.phase != Phase::GaveUp {
+            return Err(ToolError::Failed(format!(
+                "offset {} is past the end of {shown}, which has {total} lines; use an offset from 1 to {total}",
+                self.offset
+            )));
+        }
+        let why = if self.stopped_by_size {
             " (output size limit reached)"
         } else {
             ""
         };
-        let _ = write!(
+        let next = self.last_shown + 1;
+        let mut out = self.out;
+        if self.phase == Phase::GaveUp {
+            let _ = write!(
+                out,
+                "… more lines follow{why} ({shown} is {size} bytes); read with offset={next} to continue"
+            );
+        } else if self.last_shown < total {
+            let remaining = total - self.last_shown;
+            let _ = write!(
+                out,
+                "… {remaining} more lines{why}; read with offset={next} to continue"
+            );
+        } else if out.ends_with('\n') {
+            out.pop();
+        }
+        Ok(cap_head(
             out,
-            "… {remaining} more lines{why}; read with offset={} to continue",
-            last_shown + 1
-        );
-    } else if out.ends_with('\n') {
-        out.pop();
+            self.output_limit,
+            "Read a smaller range with offset and limit.",
+        ))
     }
-    Ok(cap_head(
-        out,
-        output_limit,
-        "Read a smaller range with offset and limit.",
-    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The whole text fed in small pieces, as a file would be.
+    fn render(
+        shown: &str,
+        text: &str,
+        offset: usize,
+        limit: usize,
+        output_limit: usize,
+    ) -> Result<String, ToolError> {
+        let mut window = Window::new(offset, limit, output_limit);
+        for piece in text.as_bytes().chunks(7) {
+            if !window.feed(piece) {
+                break;
+            }
+        }
+        window.finish(shown, text.len() as u64)
+    }
+
     #[test]
     fn numbers_lines_like_cat_n() {
         let out = render("f", "a\nb\n", 1, 2000, 30_000).expect("render");
         assert_eq!(out, "     1\ta\n     2\tb");
+        let out = render("f", "a\n\nb", 1, 2000, 30_000).expect("render");
+        assert_eq!(out, "     1\ta\n     2\t\n     3\tb");
+        let out = render("f", "\n", 1, 2000, 30_000).expect("render");
+        assert_eq!(out, "     1\t");
     }
 
     #[test]
@@ -238,8 +444,12 @@ mod tests {
         );
         let out = render("f", &text, 9, 5, 30_000).expect("render");
         assert_eq!(out, "     9\tl9\n    10\tl10");
+        let out = render("f", &text, 10, 1, 30_000).expect("render");
+        assert_eq!(out, "    10\tl10");
         let e = render("f", &text, 11, 5, 30_000).expect_err("past end");
         assert!(matches!(e, ToolError::Failed(m) if m.contains("has 10 lines")));
+        let e = render("f", "a\nb", 3, 5, 30_000).expect_err("past end");
+        assert!(matches!(e, ToolError::Failed(m) if m.contains("has 2 lines")));
     }
 
     #[test]
@@ -253,6 +463,16 @@ mod tests {
         );
         assert!(out.ends_with("     2\tx"));
         assert!(!out.contains('\r'));
+        // Past the bytes kept: the rest is counted, not held.
+        let long = "🦀".repeat(MAX_LINE_BYTES);
+        let out = render("f", &format!("{long}\r\nx"), 1, 10, 100_000).expect("render");
+        let more = MAX_LINE_BYTES - MAX_LINE_CHARS;
+        assert!(
+            out.contains(&format!("[line truncated, {more} more characters]")),
+            "{}",
+            &out[out.len() - 80..]
+        );
+        assert!(out.ends_with("     2\tx"));
     }
 
     #[test]
@@ -269,6 +489,26 @@ mod tests {
             .expect("offset in note");
         assert!(out.contains(&format!("{:>6}\tline number {} ü\n", next - 1, next - 1)));
         assert!(!out.contains(&format!("\tline number {next} ")));
+    }
+
+    #[test]
+    fn counting_past_the_window_gives_up_on_huge_files() {
+        let mut window = Window::new(1, 1, 30_000);
+        assert!(window.feed(b"first\nsecond\n"));
+        let chunk = vec![b'y'; CHUNK_BYTES];
+        let mut fed = 0u64;
+        while window.feed(&chunk) {
+            fed += CHUNK_BYTES as u64;
+            assert!(
+                fed <= COUNT_AHEAD_BYTES + CHUNK_BYTES as u64,
+                "never gave up"
+            );
+        }
+        let out = window.finish("f", 1 << 40).expect("render");
+        assert_eq!(
+            out,
+            "     1\tfirst\n… more lines follow (f is 1099511627776 bytes); read with offset=2 to continue"
+        );
     }
 
     #[test]

@@ -93,7 +93,9 @@ impl Tool for WriteTool {
             summary: format!("{verb} {}", plan.resolved.display),
             target: Some(plan.resolved.display),
             outside_root: plan.resolved.outside_root,
+            protected: crate::path::protected(&ctx.root, &plan.resolved.absolute),
             preview: Some(plan.diff),
+            ..ToolAction::default()
         })
     }
 

@@ -10,3 +10,4 @@ pub mod pii;
 pub mod sessions;
 pub mod symbols;
 pub mod tokens;
+pub mod trust;

@@ -70,6 +70,49 @@ pub fn known_secrets(config: &Config, env: &Env, extra: Option<String>) -> Vec<S
     secrets
 }
 
+/// What the agent loop removes from tool output and user messages before the model or
+/// the store sees them: the exact keys in use always, then what `privacy.redact` asks of
+/// the scanner.
+pub fn model_redaction(
+    secrets: Vec<String>,
+    level: crate::config::RedactLevel,
+) -> cuervo_core::Redact {
+    use crate::config::RedactLevel;
+    use cuervo_text::pii::{PiiKind, Redactor};
+    let scrub = cuervo_store::scrub_secrets(secrets);
+    let scanner: Option<Redactor> = match level {
+        RedactLevel::KeysInUse => None,
+        RedactLevel::Credentials => Redactor::with_kinds(&[
+            PiiKind::PrivateKey,
+            PiiKind::UrlPassword,
+            PiiKind::SlackWebhook,
+            PiiKind::AnthropicKey,
+            PiiKind::OpenaiKey,
+            PiiKind::GithubToken,
+            PiiKind::GitlabToken,
+            PiiKind::SlackToken,
+            PiiKind::StripeKey,
+            PiiKind::GoogleApiKey,
+            PiiKind::AwsAccessKey,
+            PiiKind::AwsSecretKey,
+        ])
+        .ok(),
+        RedactLevel::Pii => Redactor::new().ok(),
+    };
+    Arc::new(move |text: &str| {
+        // The exact keys first: they may not look like keys to the scanner.
+        let scrubbed = scrub(text);
+        let Some(scanner) = &scanner else {
+            return scrubbed;
+        };
+        let changed = match scanner.redact(&scrubbed).text {
+            Cow::Owned(changed) => Some(changed),
+            Cow::Borrowed(_) => None,
+        };
+        changed.map_or(scrubbed, Cow::Owned)
+    })
+}
+
 /// PII and secret redaction for the audit log: the text layer's scanner, then the exact
 /// keys in use (which may not look like keys to a scanner).
 pub fn audit_redaction(secrets: Vec<String>) -> Redact {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use cuervo_core::{Agent, AgentError, CancellationToken, Compaction, RunOutcome};
 use cuervo_domain::{
@@ -40,6 +40,7 @@ use crate::config::{Config, ConfigPaths};
 use crate::headless::model_error_hint;
 use crate::render::usage_line;
 use crate::setup::{self, Env, Project, state};
+use crate::signals::{Signal, Signals};
 
 /// The shortest time between two frames while output streams (about 60 a second).
 const FRAME: Duration = Duration::from_millis(16);
@@ -135,6 +136,9 @@ impl CostSum {
 }
 
 pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
+    // Caught from the start, so a signal never leaves the terminal in raw mode. Raw mode
+    // turns Ctrl-C into a key; these are the signals sent from outside.
+    let mut signals = Signals::install().context("cannot watch for SIGINT, SIGTERM and SIGHUP")?;
     // A bad image path fails before the session starts, as in headless runs.
     let images = cli
         .images
@@ -210,6 +214,7 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
     app.welcome(run_state.session.resumed, &notes);
     app.draw();
 
+    let mut ended_by: Option<Signal> = None;
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut last_frame = Instant::now();
@@ -233,6 +238,14 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
                     app.window = window;
                 }
             }
+            signal = signals.recv() => match signal {
+                Signal::Interrupt => app.on_ctrl_c(),
+                // Stop the turn, save, and exit with the signal's status.
+                signal => {
+                    ended_by = Some(signal);
+                    app.quit = true;
+                }
+            },
             event = keys.next() => match event {
                 Some(Ok(event)) => app.on_terminal(event),
                 // The terminal is gone: nothing more can be typed.
@@ -266,6 +279,8 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
             deadline = Some(tokio::time::Instant::from_std(last_frame + FRAME));
         }
     }
+    // A question nobody will answer now is answered "no", so the turn can end.
+    drop(approvals);
     app.shutdown().await;
     drop(guard);
     crate::log::redirect(None);
@@ -278,12 +293,20 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         ..
     } = app;
     tokio::task::spawn_blocking(move || audit.finish()).await?;
+    // Not `eprintln!`: after a SIGHUP the terminal is gone and writing fails.
+    use std::io::Write as _;
+    let mut err = std::io::stderr();
     if let Some(session) = session.filter(|s| s.usage.total() > 0) {
         let cost = agent.provider().cost(&model, &session.usage);
-        eprintln!("{}", usage_line(&session.usage, cost));
+        let _ = writeln!(err, "{}", usage_line(&session.usage, cost));
     }
-    eprintln!("Session {session_id}: continue it with `cuervo --resume {session_id}`.");
-    Ok(ExitCode::SUCCESS)
+    let _ = writeln!(
+        err,
+        "Session {session_id}: continue it with `cuervo --resume {session_id}`."
+    );
+    Ok(ended_by.map_or(ExitCode::SUCCESS, |signal| {
+        ExitCode::from(signal.exit_code())
+    }))
 }
 
 /// The log file for the session (appended to), or nowhere if it cannot be opened.
@@ -997,13 +1020,26 @@ impl App<'_> {
                 rule: dialog.rule.clone(),
             },
             Choice::Project => {
-                let path = ConfigPaths::new(&self.project.root, self.env).project;
+                let paths = ConfigPaths::new(&self.project.root, self.env);
+                let path = paths.project.clone();
                 match approve::write_project_rule(&path, &dialog.rule) {
-                    Ok(()) => self.finished.extend(view::note(&format!(
-                        "Saved `{}` to {}.",
-                        dialog.rule,
-                        path.display()
-                    ))),
+                    Ok(()) => {
+                        self.finished.extend(view::note(&format!(
+                            "Saved `{}` to {}.",
+                            dialog.rule,
+                            path.display()
+                        )));
+                        // The user wrote this rule: when nothing else in the file was
+                        // waiting for trust, trust the file as it is now, so the next
+                        // session applies the rule without asking.
+                        if self.config.origins.ignored.is_empty()
+                            && let Some(store) = paths.trust_store()
+                            && let Err(error) =
+                                store.trust(&self.project.root, &crate::clock::today())
+                        {
+                            tracing::warn!(%error, "could not record trust for the saved rule");
+                        }
+                    }
                     Err(error) => self.finished.extend(view::error(
                         &format!("{error:#}"),
                         "allowed for this session only",
@@ -1210,6 +1246,11 @@ impl App<'_> {
     async fn shutdown(&mut self) {
         if let Some(task) = &self.task {
             task.cancel.cancel();
+        }
+        // An open permission prompt is answered "no" (dropping it does), or the turn
+        // would wait for it forever.
+        if matches!(self.overlay, Overlay::Approval(_)) {
+            self.overlay = Overlay::None;
         }
         // What streamed so far stays on the screen, as after an interrupt.
         self.flush_markdown();

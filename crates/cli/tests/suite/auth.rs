@@ -147,9 +147,12 @@ async fn a_key_the_model_prints_is_kept_out_of_every_store() {
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    // The key really went through the run (so the checks below can fail)...
+    // The command never sees the key (the bash tool's environment is scrubbed) and the
+    // model is never sent it; the model's own answer still carries it through the run, so
+    // the checks below can fail...
     let result = last_tool_result(&server.requests()[1]);
-    assert!(result.content.contains(KEY), "{}", result.content);
+    assert!(!result.content.contains(KEY), "{}", result.content);
+    assert!(out.stdout.contains(KEY), "{}", out.stdout);
 
     // ...but not into the database files, the audit log or the exports.
     let dir = db_path(&sandbox).parent().expect("data dir").to_owned();

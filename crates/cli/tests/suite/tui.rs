@@ -702,13 +702,11 @@ async fn thinking_folds_and_long_tool_output_expands_on_ctrl_o() {
 async fn the_context_gauge_uses_the_window_ollama_reports() {
     let sandbox = Sandbox::new();
     let server = mock(Script::new(vec![Turn::text("Hi.").with_usage(4_086, 10)])).await;
-    sandbox.write(
-        ".cuervo/config.yml",
-        &format!(
-            "providers:\n  ollama:\n    base_url: {}\n    model: mock-model\n",
-            server.ollama_base_url()
-        ),
-    );
+    // The endpoint is the user's choice: a project's would need trust.
+    sandbox.home.write_config(&format!(
+        "providers:\n  ollama:\n    base_url: {}\n    model: mock-model\n",
+        server.ollama_base_url()
+    ));
     let mut tty = spawn(&sandbox, &[], &["--provider", "ollama"]);
     wait_idle(&tty);
     tty.line("hello");

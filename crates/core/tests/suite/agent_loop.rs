@@ -9,7 +9,7 @@ use cuervo_core::{
 use cuervo_domain::{
     AgentEvent, ContentBlock, ModelChunk, ModelError, ModelErrorKind, PermissionLevel,
     PermissionMode, PermissionPolicy, Role, Session, SessionId, StopCause, StopReason, Tool,
-    ToolContext, check_tool_pairing,
+    ToolCall, ToolContext, check_tool_pairing,
 };
 use pretty_assertions::assert_eq;
 use serde_json::json;
@@ -235,6 +235,101 @@ async fn unknown_tools_and_invalid_input_become_error_results() {
     assert!(results[0].is_error && results[0].content.contains("no tool named `teleport`"));
     assert!(results[0].content.contains("read"), "lists available tools");
     assert!(results[1].is_error && results[1].content.contains("invalid input"));
+}
+
+#[tokio::test]
+async fn tool_calls_with_broken_arguments_go_back_to_the_model() {
+    let write = Arc::new(FakeTool::new("write", PermissionLevel::ReadWrite));
+    let read = Arc::new(FakeTool::new("read", PermissionLevel::ReadOnly));
+    // An answer cut by max_tokens in the middle of a large write's arguments, next to a
+    // good call: the good one runs, the cut one is answered with an error, the run goes on.
+    let raw = format!(
+        "{{\"path\": \"big.rs\", \"content\": \"{}",
+        "x".repeat(5000)
+    );
+    let mut cut = tool_turn(&[("c1", "read", json!({"target": "a.rs"}))]);
+    let stop = cut.chunks.pop();
+    assert!(matches!(stop, Some(Ok(ModelChunk::Stop { .. }))));
+    cut.chunks.push(Ok(ModelChunk::ToolUse {
+        call: ToolCall::with_invalid_arguments("c2", "write", &raw, "EOF while parsing a string"),
+    }));
+    cut.chunks.push(Ok(ModelChunk::Stop {
+        reason: StopReason::MaxTokens,
+    }));
+    // Then a call whose arguments are simply malformed, without the limit.
+    let malformed = Scripted {
+        chunks: vec![
+            Ok(ModelChunk::ToolUse {
+                call: ToolCall::with_invalid_arguments(
+                    "c3",
+                    "write",
+                    "{path: a}",
+                    "key must be a string",
+                ),
+            }),
+            Ok(ModelChunk::Stop {
+                reason: StopReason::ToolUse,
+            }),
+        ],
+        hang_after: false,
+    };
+    let mut h = harness(
+        vec![cut, malformed, text_turn("Wrote it in pieces.")],
+        vec![write.clone(), read.clone()],
+        PermissionMode::FullAuto,
+    );
+    let (outcome, events) = run(&mut h, "write big.rs").await;
+    let outcome = outcome.expect("the run goes on");
+    assert_eq!(outcome.cause, StopCause::Completed);
+    assert_eq!(outcome.turns, 3);
+    assert!(write.ran.lock().unwrap().is_empty(), "nothing cut off ran");
+    assert_eq!(read.ran.lock().unwrap().len(), 1, "the good call ran");
+
+    let requests = h.provider.requests();
+    assert_eq!(requests.len(), 3);
+    let second = &requests[1].messages;
+    check_tool_pairing(second).unwrap();
+    let results: Vec<_> = second
+        .last()
+        .unwrap()
+        .tool_results_iter()
+        .cloned()
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert!(!results[0].is_error, "{}", results[0].content);
+    assert_eq!(results[1].call_id, "c2");
+    assert!(results[1].is_error);
+    for needle in ["cut off", "max_tokens = 8192", "smaller pieces", "`edit`"] {
+        assert!(
+            results[1].content.contains(needle),
+            "{needle}: {}",
+            results[1].content
+        );
+    }
+    // The cut call goes back as an object, so every provider accepts the history.
+    let call = second[1].tool_calls().find(|c| c.id == "c2").unwrap();
+    assert!(call.input.is_object());
+
+    let third = &requests[2].messages;
+    check_tool_pairing(third).unwrap();
+    let result = third.last().unwrap().tool_results_iter().next().unwrap();
+    assert_eq!(result.call_id, "c3");
+    assert!(result.is_error);
+    assert!(
+        result
+            .content
+            .contains("not valid JSON (key must be a string)"),
+        "{}",
+        result.content
+    );
+    let executed = events
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::ToolExecuted { is_error: true, .. }))
+        .count();
+    assert_eq!(
+        executed, 2,
+        "each broken call is reported like any failed call"
+    );
 }
 
 #[tokio::test]

@@ -175,6 +175,7 @@ impl Tool for FakeTool {
             target,
             outside_root: input.get("outside").is_some(),
             preview: None,
+            ..ToolAction::default()
         })
     }
 

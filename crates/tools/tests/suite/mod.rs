@@ -9,6 +9,8 @@ mod ls;
 mod paths;
 mod read;
 mod registry;
+mod sandbox;
+mod shell_rules;
 mod write;
 
 use std::path::{Path, PathBuf};

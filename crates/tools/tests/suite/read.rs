@@ -121,3 +121,73 @@ async fn special_files_are_refused() {
     let msg = failed(p.err("read", json!({"path": "/dev/zero"})).await);
     assert!(msg.contains("not a regular file"), "{msg}");
 }
+
+/// The process's peak resident memory so far, in KiB (`VmHWM`).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+/// Growth of peak memory allowed while reading a huge file: the file must be streamed.
+const PEAK_GROWTH_KIB: u64 = 64 * 1024;
+
+#[tokio::test]
+async fn a_sparse_3_gb_file_is_sniffed_not_loaded() {
+    let p = Project::new();
+    let path = p.root.join("disk.img");
+    std::fs::File::create(&path)
+        .expect("create")
+        .set_len(3 << 30)
+        .expect("set_len");
+    let before = peak_rss_kib();
+    let msg = failed(p.err("read", json!({"path": "disk.img"})).await);
+    assert!(
+        msg.contains("binary file (3221225472 bytes)"),
+        "the size comes from the metadata: {msg}"
+    );
+    let grown = peak_rss_kib().saturating_sub(before);
+    assert!(grown < PEAK_GROWTH_KIB, "peak memory grew by {grown} KiB");
+}
+
+#[tokio::test]
+async fn a_200_mb_single_line_is_streamed_and_cut() {
+    use std::io::Write;
+    let p = Project::new();
+    let path = p.root.join("one-line.json");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..200 {
+        file.write_all(&chunk).expect("write");
+    }
+    file.write_all(b"\nsecond line\n").expect("write");
+    file.flush().expect("flush");
+    drop(file);
+    drop(chunk);
+
+    let before = peak_rss_kib();
+    let out = p.ok("read", json!({"path": "one-line.json"})).await;
+    let grown = peak_rss_kib().saturating_sub(before);
+    let more = 200 * (1 << 20) - 2000;
+    assert!(
+        out.contains(&format!("[line truncated, {more} more characters]")),
+        "{}",
+        &out[..out.len().min(300)]
+    );
+    assert!(out.ends_with("     2\tsecond line"), "{}", &out[2000..]);
+    assert!(
+        out.len() < 2200,
+        "the result is bounded: {} bytes",
+        out.len()
+    );
+    assert!(grown < PEAK_GROWTH_KIB, "peak memory grew by {grown} KiB");
+
+    // A window past the long line skips it without keeping it.
+    let out = p
+        .ok("read", json!({"path": "one-line.json", "offset": 2}))
+        .await;
+    assert_eq!(out, "     2\tsecond line");
+}

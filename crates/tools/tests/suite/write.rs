@@ -112,3 +112,51 @@ async fn refuses_to_write_over_a_directory() {
     let e = p.err("write", json!({"path": "d", "content": "x"})).await;
     assert!(super::failed(e).contains("is a directory"));
 }
+
+/// The mode a plain `File::create` gets here: `0666` less the process umask (read this
+/// way, the umask is never changed under the other tests).
+fn created_mode() -> u32 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = dir.path().join("probe");
+    std::fs::File::create(&probe).expect("create");
+    std::fs::metadata(&probe).expect("meta").mode() & 0o777
+}
+
+#[tokio::test]
+async fn new_files_honour_the_umask_and_existing_files_keep_their_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new();
+    let expected = created_mode();
+    p.run("write", json!({"path": "new.txt", "content": "x\n"}))
+        .await
+        .expect("write");
+    let mode = std::fs::metadata(p.root.join("new.txt"))
+        .expect("meta")
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        expected,
+        "a new file gets 0666 less the umask, like any program's (got {:o})",
+        mode & 0o777
+    );
+
+    let secret = p.file("secret.env", "A=1\n");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let script = p.file("run.sh", "echo\n");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o751)).expect("chmod");
+    for (rel, content) in [("secret.env", "A=2\n"), ("run.sh", "echo hi\n")] {
+        p.run("write", json!({"path": rel, "content": content}))
+            .await
+            .expect("write");
+        p.run(
+            "edit",
+            json!({"path": rel, "old_string": content, "new_string": "changed\n"}),
+        )
+        .await
+        .expect("edit");
+    }
+    let mode_of = |rel: &str| std::fs::metadata(p.root.join(rel)).expect("meta").mode() & 0o7777;
+    assert_eq!(mode_of("secret.env"), 0o600);
+    assert_eq!(mode_of("run.sh"), 0o751);
+    assert_eq!(p.read("secret.env"), "changed\n");
+}
