@@ -120,8 +120,14 @@ fn config_command(
             );
         }
         ConfigAction::Show => {
-            let (config, _) = setup::effective_config(cli, project, env)?;
+            let (config, paths) = setup::effective_config(cli, project, env)?;
             print!("{}", config::show(&config));
+            if !config.origins.ignored.is_empty() {
+                eprint!(
+                    "{}",
+                    trust::ignored_notice(&paths.project, &config.origins.ignored)
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -123,7 +123,7 @@ fn check_rule_tools(config: &Config) -> Result<()> {
         .map(|r| (RuleList::Allow, r))
         .chain(config.permissions.deny.iter().map(|r| (RuleList::Deny, r)));
     for (list, rule) in rules {
-        if known.contains(&rule.tool.as_str()) {
+        if rule.validate_tools(&known).is_ok() {
             continue;
         }
         let origin = config.origins.of_rule(list, rule);

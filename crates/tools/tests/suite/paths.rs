@@ -102,3 +102,51 @@ async fn tools_do_not_refuse_outside_paths_themselves() {
     let out = p.ok("read", json!({"path": "../outside/notes.txt"})).await;
     assert!(out.contains("outside text"), "{out}");
 }
+
+/// A deny rule on a directory must hold when the model goes through a symlink to it: the
+/// tools report the symlink's real target, which is what rules match.
+#[test]
+fn cve_2026_25724_deny_rule_bypassed_through_a_symlink() {
+    use cuervo_domain::{Decision, PermissionLevel, PermissionMode, PermissionPolicy};
+    let p = Project::new();
+    p.file("secrets/prod.env", "TOKEN=x\n");
+    std::os::unix::fs::symlink(p.root.join("secrets"), p.root.join("innocent")).expect("symlink");
+    let mut policy = PermissionPolicy::new(PermissionMode::FullAuto);
+    policy.push_deny("read(secrets/**)".parse().expect("rule"), "test");
+    policy.push_deny("edit(secrets/**)".parse().expect("rule"), "test");
+    for (name, input) in [
+        ("read", json!({"path": "innocent/prod.env"})),
+        ("write", json!({"path": "innocent/new.env", "content": "x"})),
+        (
+            "edit",
+            json!({"path": "innocent/prod.env", "old_string": "x", "new_string": "y"}),
+        ),
+        ("read", json!({"path": "./innocent/../innocent/prod.env"})),
+    ] {
+        let action = p.validate(name, input).expect(name);
+        assert!(
+            action
+                .target
+                .as_deref()
+                .is_some_and(|t| t.starts_with("secrets/")),
+            "{name}: {action:?}"
+        );
+        let level = if name == "read" {
+            PermissionLevel::ReadOnly
+        } else {
+            PermissionLevel::ReadWrite
+        };
+        let decision = policy.decide(name, level, name != "read", &action);
+        assert!(
+            matches!(decision, Decision::Deny(_)),
+            "{name}: {decision:?}"
+        );
+    }
+    // And a symlink into a protected directory is protected.
+    std::fs::create_dir_all(p.root.join(".git/hooks")).expect("mkdir");
+    std::os::unix::fs::symlink(p.root.join(".git/hooks"), p.root.join("hooks")).expect("symlink");
+    let action = p
+        .validate("write", json!({"path": "hooks/pre-commit", "content": "x"}))
+        .expect("write");
+    assert_eq!(action.protected.as_deref(), Some(".git/hooks/pre-commit"));
+}
