@@ -80,25 +80,21 @@ pub fn model_redaction(
     use crate::config::RedactLevel;
     use cuervo_text::pii::{PiiKind, Redactor};
     let scrub = cuervo_store::scrub_secrets(secrets);
-    let scanner: Option<Redactor> = match level {
-        RedactLevel::KeysInUse => None,
-        RedactLevel::Credentials => Redactor::with_kinds(&[
-            PiiKind::PrivateKey,
-            PiiKind::UrlPassword,
-            PiiKind::SlackWebhook,
-            PiiKind::AnthropicKey,
-            PiiKind::OpenaiKey,
-            PiiKind::GithubToken,
-            PiiKind::GitlabToken,
-            PiiKind::SlackToken,
-            PiiKind::StripeKey,
-            PiiKind::GoogleApiKey,
-            PiiKind::AwsAccessKey,
-            PiiKind::AwsSecretKey,
-        ])
-        .ok(),
-        RedactLevel::Pii => Redactor::new().ok(),
-    };
+    let scanner = match level {
+        RedactLevel::KeysInUse => Ok(None),
+        RedactLevel::Credentials => {
+            let kinds: Vec<PiiKind> = PiiKind::ALL
+                .into_iter()
+                .filter(|k| k.is_credential())
+                .collect();
+            Redactor::with_kinds(&kinds).map(Some)
+        }
+        RedactLevel::Pii => Redactor::new().map(Some),
+    }
+    .unwrap_or_else(|error| {
+        tracing::error!(%error, "the secret scanner failed to build; only the keys in use are redacted");
+        None
+    });
     Arc::new(move |text: &str| {
         // The exact keys first: they may not look like keys to the scanner.
         let scrubbed = scrub(text);

@@ -286,24 +286,11 @@ async fn rule_naming_an_unknown_tool_is_an_error_not_a_silent_no_op() {
 /// what it asks for; "no" is remembered until the file changes, "yes" applies it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interactive_session_asks_once_per_project_content() {
-    use cuervo_testkit::tty::Tty;
-    use portable_pty::CommandBuilder;
-
     let sandbox = Sandbox::new();
     sandbox.write(".cuervo/config.yml", GREEDY_PROJECT);
     let server = mock(Script::new(vec![])).await;
     let env = anthropic_env(&server.anthropic_base_url(), "sk-ant-test");
-    let start = || {
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cuervo"));
-        cmd.cwd(sandbox.project.path());
-        cmd.env_clear();
-        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
-        cmd.env("TERM", "xterm-256color");
-        for (k, v) in sandbox.home.envs().into_iter().chain(env.iter().cloned()) {
-            cmd.env(k, v);
-        }
-        Tty::start(cmd, 30, 100)
-    };
+    let start = || super::tui::spawn(&sandbox, &env, &[]);
 
     let mut tty = start();
     let screen = tty.wait_for("[y/N]");

@@ -13,7 +13,7 @@ const ROWS: u16 = 30;
 const COLS: u16 = 100;
 
 /// `cuervo ARGS` on a 100×30 terminal in the sandbox, with only the given environment.
-fn spawn(sandbox: &Sandbox, env: &[(String, String)], args: &[&str]) -> Tty {
+pub(super) fn spawn(sandbox: &Sandbox, env: &[(String, String)], args: &[&str]) -> Tty {
     spawn_sized(sandbox, env, args, ROWS, COLS)
 }
 

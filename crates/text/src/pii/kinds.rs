@@ -77,6 +77,27 @@ impl PiiKind {
         PiiKind::Ipv4,
     ];
 
+    /// Whether the kind is a credential (a key, token, private key or password) rather
+    /// than personal data: what is redacted by default before text leaves for a model.
+    /// A generic high-entropy assignment is left out: it misfires on code.
+    pub fn is_credential(self) -> bool {
+        matches!(
+            self,
+            PiiKind::PrivateKey
+                | PiiKind::UrlPassword
+                | PiiKind::SlackWebhook
+                | PiiKind::AnthropicKey
+                | PiiKind::OpenaiKey
+                | PiiKind::GithubToken
+                | PiiKind::GitlabToken
+                | PiiKind::SlackToken
+                | PiiKind::StripeKey
+                | PiiKind::GoogleApiKey
+                | PiiKind::AwsAccessKey
+                | PiiKind::AwsSecretKey
+        )
+    }
+
     /// The name used in markers (`[REDACTED:email]`), JSON and the command line.
     pub fn name(self) -> &'static str {
         match self {
