@@ -164,6 +164,8 @@ pub fn explain_model_error(error: &cuervo_domain::ModelError, config: &Config) -
 pub fn model_error_hint(error: &cuervo_domain::ModelError, config: &Config) -> Option<String> {
     let provider = &error.provider;
     match error.kind {
+        // The provider named the key that was sent and where it came from.
+        ModelErrorKind::Auth if error.message.contains("the key in use") => None,
         ModelErrorKind::Auth => {
             let var = config.providers.get(provider).and_then(|p| p.api_key_env.clone());
             match var {

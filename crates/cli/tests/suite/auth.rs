@@ -181,3 +181,39 @@ async fn a_key_the_model_prints_is_kept_out_of_every_store() {
     assert!(export.stdout.contains("[REDACTED]"), "{}", export.stdout);
     assert!(!export.stdout.contains(KEY));
 }
+
+/// A rejected key is named by where it really came from: a key stored with `cuervo auth
+/// login` sends the user to the credentials file, not to an environment variable that
+/// was never set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_key_names_where_it_came_from() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![Turn::status_with_message(
+        401,
+        "invalid x-api-key",
+    )]))
+    .await;
+    let env = vec![("ANTHROPIC_BASE_URL".to_owned(), server.anthropic_base_url())];
+    let (code, _, stderr) = cuervo_with_stdin(
+        &sandbox,
+        &env,
+        &["auth", "login", "anthropic"],
+        &format!("{KEY}\n"),
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let out = sandbox.cuervo(&env, &["-p", "hi"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let file = sandbox
+        .home
+        .config_home()
+        .join("cuervo")
+        .join("credentials.json");
+    assert!(
+        out.stderr
+            .contains(&format!("the key in use (file {})", file.display())),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(KEY), "{}", out.stderr);
+}
