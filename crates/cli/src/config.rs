@@ -467,18 +467,8 @@ pub fn load(
     env: &dyn Fn(&str) -> Option<String>,
     trust_project: bool,
 ) -> Result<Config, ConfigError> {
-    let mut merged = parse_layer(DEFAULT_YAML, Path::new("<built-in config/default.yml>"))?;
     let mut origins = Origins::default();
-    if let Some(user) = &paths.user
-        && let Some(layer) = read_layer(user)?
-    {
-        merge_layer(
-            &mut merged,
-            layer,
-            &Origin::User(user.clone()),
-            &mut origins,
-        );
-    }
+    let mut merged = user_layers(paths, &mut origins)?;
     if let Some(layer) = read_layer(&paths.project)? {
         let (safe, gated) = crate::trust::split_project_layer(layer.clone(), &merged);
         let root = paths.project_root();
@@ -518,21 +508,23 @@ pub fn load(
 pub fn gated_project_settings(
     paths: &ConfigPaths,
 ) -> Result<Vec<crate::trust::GatedSetting>, ConfigError> {
-    let mut base = parse_layer(DEFAULT_YAML, Path::new("<built-in config/default.yml>"))?;
-    if let Some(user) = &paths.user
-        && let Some(layer) = read_layer(user)?
-    {
-        merge_layer(
-            &mut base,
-            layer,
-            &Origin::User(user.clone()),
-            &mut Origins::default(),
-        );
-    }
+    let base = user_layers(paths, &mut Origins::default())?;
     Ok(match read_layer(&paths.project)? {
         Some(layer) => crate::trust::split_project_layer(layer, &base).1,
         None => Vec::new(),
     })
+}
+
+/// The layers that are the user's own: the built-in defaults, then the user's file. The
+/// project layer is judged against these.
+fn user_layers(paths: &ConfigPaths, origins: &mut Origins) -> Result<Value, ConfigError> {
+    let mut merged = parse_layer(DEFAULT_YAML, Path::new("<built-in config/default.yml>"))?;
+    if let Some(user) = &paths.user
+        && let Some(layer) = read_layer(user)?
+    {
+        merge_layer(&mut merged, layer, &Origin::User(user.clone()), origins);
+    }
+    Ok(merged)
 }
 
 /// Reads and checks one file; `None` when it does not exist.

@@ -111,11 +111,7 @@ pub fn effective_config(cli: &Cli, project: &Project, env: &Env) -> Result<(Conf
 /// came from (file and line, or flag).
 fn check_rule_tools(config: &Config) -> Result<()> {
     let tools = cuervo_tools::builtin_tools();
-    let mut known: Vec<&str> = tools.iter().map(|t| t.name()).collect();
-    // `edit` rules also cover `write`.
-    known.push("edit");
-    known.sort_unstable();
-    known.dedup();
+    let known: Vec<&str> = tools.iter().map(|t| t.name()).collect();
     let rules = config
         .permissions
         .allow
@@ -123,23 +119,21 @@ fn check_rule_tools(config: &Config) -> Result<()> {
         .map(|r| (RuleList::Allow, r))
         .chain(config.permissions.deny.iter().map(|r| (RuleList::Deny, r)));
     for (list, rule) in rules {
-        if rule.validate_tools(&known).is_ok() {
+        let Err(unknown) = rule.validate_tools(&known) else {
             continue;
-        }
-        let origin = config.origins.of_rule(list, rule);
-        let place = match &origin {
-            config::Origin::User(path) | config::Origin::Project(path) => {
-                match line_of(path, &rule.to_string()) {
-                    Some(line) => format!("{} line {line}", path.display()),
-                    None => path.display().to_string(),
-                }
-            }
+        };
+        let place = match config.origins.of_rule(list, rule) {
+            Origin::User(path) | Origin::Project(path) => match line_of(&path, &unknown.rule) {
+                Some(line) => format!("{} line {line}", path.display()),
+                None => path.display().to_string(),
+            },
             other => other.to_string(),
         };
         bail!(
-            "unknown tool `{}` in the permission rule `{rule}` ({place}); known tools: {}",
-            rule.tool,
-            known.join(", ")
+            "unknown tool `{}` in the permission rule `{}` ({place}); known tools: {}",
+            unknown.tool,
+            unknown.rule,
+            unknown.known.join(", ")
         );
     }
     Ok(())
@@ -336,12 +330,19 @@ fn check_key_destination(
     let Origin::Project(project_file) = &url_origin else {
         return Ok(());
     };
-    let key_origin = match source {
-        KeySource::Env(_) => config.origins.of(&format!("providers.{name}.api_key_env")),
-        KeySource::Stored(_) => Origin::User(PathBuf::new()),
-        KeySource::Config => config.origins.of(&format!("providers.{name}.api_key")),
+    let users_key = match source {
+        KeySource::Env(_) => config
+            .origins
+            .of(&format!("providers.{name}.api_key_env"))
+            .is_users_choice(),
+        // `cuervo auth login`: only the user stores keys.
+        KeySource::Stored(_) => true,
+        KeySource::Config => config
+            .origins
+            .of(&format!("providers.{name}.api_key"))
+            .is_users_choice(),
     };
-    if !key_origin.is_users_choice() {
+    if !users_key {
         return Ok(());
     }
     let official = ProviderSettings::known(name).map(|s| s.base_url);

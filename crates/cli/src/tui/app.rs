@@ -1022,6 +1022,11 @@ impl App<'_> {
             Choice::Project => {
                 let paths = ConfigPaths::new(&self.project.root, self.env);
                 let path = paths.project.clone();
+                // Judged on the file as it is on disk now, not as it was at start-up: a
+                // pull or an edit since then must not be trusted along with the rule.
+                let keep_trusted = paths
+                    .trust_store()
+                    .filter(|store| crate::trust::trusted_as_is(store, &paths));
                 match approve::write_project_rule(&path, &dialog.rule) {
                     Ok(()) => {
                         self.finished.extend(view::note(&format!(
@@ -1029,11 +1034,10 @@ impl App<'_> {
                             dialog.rule,
                             path.display()
                         )));
-                        // The user wrote this rule: when nothing else in the file was
-                        // waiting for trust, trust the file as it is now, so the next
-                        // session applies the rule without asking.
-                        if self.config.origins.ignored.is_empty()
-                            && let Some(store) = paths.trust_store()
+                        // The user wrote this rule into a file that asked for nothing
+                        // else (or that they trusted as it was): trust it with the rule,
+                        // so the next session applies it without asking.
+                        if let Some(store) = keep_trusted
                             && let Err(error) =
                                 store.trust(&self.project.root, &crate::clock::today())
                         {
