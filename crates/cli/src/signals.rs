@@ -38,14 +38,6 @@ impl Signal {
         }
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Signal::Interrupt => "SIGINT",
-            Signal::Terminate => "SIGTERM",
-            Signal::Hangup => "SIGHUP",
-        }
-    }
-
     /// Whether the signal asks the whole program to end, not just the running turn.
     pub fn ends_the_program(self) -> bool {
         self != Signal::Interrupt

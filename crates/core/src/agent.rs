@@ -12,6 +12,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use cuervo_domain::Redact;
 use cuervo_domain::message::InvalidArguments;
 use cuervo_domain::{
     AgentEvent, Approval, ApprovalRequest, Approver, ContentBlock, Decision, Effect, Message,
@@ -77,11 +78,6 @@ pub struct Agent {
     repository: Option<Arc<dyn SessionRepository>>,
     redact: Option<Redact>,
 }
-
-/// Rewrites text before it joins the session: what the model and the store see. The
-/// composition root passes the API keys in use (always) and the credential scanner; the
-/// loop applies it to tool output and to the user's messages (attached files included).
-pub type Redact = Arc<dyn for<'a> Fn(&'a str) -> std::borrow::Cow<'a, str> + Send + Sync>;
 
 /// What one streamed model answer produced.
 struct Turn {

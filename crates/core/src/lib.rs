@@ -18,7 +18,7 @@ pub mod error;
 pub mod prompt;
 pub mod registry;
 
-pub use agent::{Agent, AgentConfig, Redact, RunOutcome};
+pub use agent::{Agent, AgentConfig, RunOutcome};
 pub use approval::HeadlessApprover;
 pub use compact::{Compaction, compacted_messages};
 pub use error::{AgentError, Result};

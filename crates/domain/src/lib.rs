@@ -35,6 +35,12 @@ pub use permission::{
 pub use provider::{BoxFuture, ChunkStream, ModelProvider};
 pub use session::{MessageRecord, RepositoryError, Session, SessionId, SessionRepository};
 pub use shell::{ShellAnalysis, SimpleCommand, WriteRedirect};
+/// A text filter applied before text is kept or sent: redaction of secrets and personal
+/// data. Borrowed output means "unchanged". Defined here so the agent loop (core) and the
+/// store take the same function without depending on each other.
+pub type Redact =
+    std::sync::Arc<dyn for<'a> Fn(&'a str) -> std::borrow::Cow<'a, str> + Send + Sync>;
+
 pub use tool::{
     Approval, ApprovalRequest, Approver, Effect, Tool, ToolAction, ToolContext, ToolOutput,
 };

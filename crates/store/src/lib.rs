@@ -19,9 +19,6 @@ pub mod registry;
 pub mod secrets;
 pub mod sessions;
 
-use std::borrow::Cow;
-use std::sync::Arc;
-
 pub use audit::{AuditEntry, AuditLog, Breach, BreachKind, Verification};
 pub use db::Db;
 pub use error::{Error, Result};
@@ -30,5 +27,5 @@ pub use secrets::{Credentials, KeyLocation, Saved};
 pub use sessions::{CostTotal, SessionInfo, SqliteSessionRepository, StoredMessage, scrub_secrets};
 
 /// A text filter applied before anything is stored: PII and secret redaction for the audit
-/// log, known-key scrubbing for messages. Borrowed output means "unchanged".
-pub type Redact = Arc<dyn for<'a> Fn(&'a str) -> Cow<'a, str> + Send + Sync>;
+/// log, known-key scrubbing for messages.
+pub use cuervo_domain::Redact;

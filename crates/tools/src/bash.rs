@@ -258,7 +258,7 @@ fn judge_writes(
             outside = true;
             continue;
         };
-        if crate::path::describe(&canonical, absolute.clone()).outside_root {
+        if !absolute.starts_with(&canonical) {
             outside = true;
         }
         if protected.is_none() {

@@ -73,10 +73,7 @@ pub fn known_secrets(config: &Config, env: &Env, extra: Option<String>) -> Vec<S
 /// What the agent loop removes from tool output and user messages before the model or
 /// the store sees them: the exact keys in use always, then what `privacy.redact` asks of
 /// the scanner.
-pub fn model_redaction(
-    secrets: Vec<String>,
-    level: crate::config::RedactLevel,
-) -> cuervo_core::Redact {
+pub fn model_redaction(secrets: Vec<String>, level: crate::config::RedactLevel) -> Redact {
     use crate::config::RedactLevel;
     use cuervo_text::pii::{PiiKind, Redactor};
     let scrub = cuervo_store::scrub_secrets(secrets);

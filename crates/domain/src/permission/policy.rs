@@ -81,12 +81,7 @@ impl PermissionPolicy {
 
     /// Whether the allow rules cover every simple command of a fully analysed command.
     fn allows_shell(&self, shell: &ShellAnalysis) -> bool {
-        let patterns: Vec<BashPattern> = self
-            .allow
-            .iter()
-            .filter(|r| r.tool == "bash")
-            .map(PermissionRule::bash_pattern)
-            .collect();
+        let patterns = self.bash_allow_patterns();
         shell.is_complete()
             && !shell.commands.is_empty()
             && shell
@@ -189,12 +184,7 @@ impl PermissionPolicy {
     /// The first simple command no bash allow rule covers, when some bash allow rule
     /// exists (so the message can say what is missing).
     fn first_uncovered(&self, shell: &ShellAnalysis) -> Option<String> {
-        let patterns: Vec<BashPattern> = self
-            .allow
-            .iter()
-            .filter(|r| r.tool == "bash")
-            .map(PermissionRule::bash_pattern)
-            .collect();
+        let patterns = self.bash_allow_patterns();
         if patterns.is_empty() {
             return None;
         }
@@ -209,6 +199,15 @@ impl PermissionPolicy {
                     short(&c.raw)
                 }
             })
+    }
+
+    /// The allow rules for `bash`, parsed into word patterns.
+    fn bash_allow_patterns(&self) -> Vec<BashPattern> {
+        self.allow
+            .iter()
+            .filter(|r| r.tool == "bash")
+            .map(PermissionRule::bash_pattern)
+            .collect()
     }
 
     /// Adds a rule granted during the session ("allow always").

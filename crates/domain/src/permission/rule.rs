@@ -55,7 +55,7 @@ fn check_pattern(tool: &str, pattern: &str) -> Result<(), &'static str> {
     if p.starts_with('!') {
         return Err("`!` (negation) is not supported; write a deny rule instead");
     }
-    if has_brace_alternatives(p) {
+    if crate::shell::has_brace_expansion(p) {
         return Err("`{a,b}` alternatives are not supported; write one rule per alternative");
     }
     if tool == "bash" {
@@ -86,22 +86,6 @@ fn check_pattern(tool: &str, pattern: &str) -> Result<(), &'static str> {
     } else {
         Ok(())
     }
-}
-
-/// `{a,b}` or `{1..3}`: brace expansion syntax.
-fn has_brace_alternatives(p: &str) -> bool {
-    let mut rest = p;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) if after[..close].contains(',') || after[..close].contains("..") => {
-                return true;
-            }
-            Some(close) => rest = &after[close + 1..],
-            None => return false,
-        }
-    }
-    false
 }
 
 /// Splits a bash pattern into words as a shell would: spaces separate, single and

@@ -98,7 +98,6 @@ fn runs_arbitrary_code(program: &str) -> bool {
                 | "timeout"
                 | "source"
                 | "."
-                | "git"
         )
 }
 
@@ -152,7 +151,7 @@ pub fn suggest_rule(tool: &str, action: &ToolAction) -> Option<PermissionRule> {
         .argv
         .get(1)
         .filter(|w| !cmd.is_dynamic(1) && !w.starts_with('-') && !w.starts_with('+'));
-    if SUBCOMMAND_PROGRAMS.contains(&program) || program == "git" {
+    if SUBCOMMAND_PROGRAMS.contains(&program) {
         return match subcommand {
             Some(sub) => make(Some(format!(
                 "{} {}:*",

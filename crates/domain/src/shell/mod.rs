@@ -211,3 +211,20 @@ impl ShellAnalysis {
         analysis
     }
 }
+
+/// Whether text holds bash brace-expansion syntax, `{a,b}` or `{1..3}`, in any of its
+/// `{…}` groups (`x{a}{b,c}` does too): one word on the page, several words at run time.
+pub fn has_brace_expansion(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if after[..close].contains(',') || after[..close].contains("..") => {
+                return true;
+            }
+            Some(close) => rest = &after[close + 1..],
+            None => return false,
+        }
+    }
+    false
+}

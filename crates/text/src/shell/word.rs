@@ -1,6 +1,6 @@
 //! The value of one shell word: quotes and escapes removed, expansions marked dynamic.
 
-use cuervo_domain::shell::Word;
+use cuervo_domain::shell::{Word, has_brace_expansion};
 use tree_sitter::Node;
 
 /// The word a node stands for, as the program would receive it when that can be known.
@@ -39,7 +39,7 @@ fn append(node: Node<'_>, src: &str, word: &mut Word, depth: usize) {
                 }
                 append(*child, src, word, depth + 1);
             }
-            if node.kind() == "concatenation" && brace_expansion(raw) {
+            if node.kind() == "concatenation" && has_brace_expansion(raw) {
                 word.dynamic = true;
             }
         }
@@ -126,7 +126,7 @@ fn unquoted(raw: &str, word: &mut Word) {
         }
         first = false;
     }
-    if brace_expansion(raw) {
+    if has_brace_expansion(raw) {
         word.dynamic = true;
     }
 }
@@ -154,17 +154,6 @@ pub(super) fn remove_continuations(raw: &str) -> String {
         }
     }
     out
-}
-
-/// Whether unquoted text holds a brace expansion (`{a,b}`, `{1..3}`).
-fn brace_expansion(raw: &str) -> bool {
-    let Some(open) = raw.find('{') else {
-        return false;
-    };
-    let after = &raw[open + 1..];
-    after
-        .find('}')
-        .is_some_and(|close| after[..close].contains(',') || after[..close].contains(".."))
 }
 
 /// A `"…"` string: `\$`, `` \` ``, `\"`, `\\` and backslash-newline are escapes;
@@ -333,9 +322,13 @@ mod tests {
 
     #[test]
     fn brace_expansions_are_spotted() {
-        assert!(brace_expansion("r{m,}"));
-        assert!(brace_expansion("{1..3}"));
-        assert!(!brace_expansion("{}"));
-        assert!(!brace_expansion("a}b{"));
+        assert!(has_brace_expansion("r{m,}"));
+        assert!(has_brace_expansion("{1..3}"));
+        assert!(
+            has_brace_expansion("x{a}{b,c}"),
+            "any group, not only the first"
+        );
+        assert!(!has_brace_expansion("{}"));
+        assert!(!has_brace_expansion("a}b{"));
     }
 }

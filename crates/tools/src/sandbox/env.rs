@@ -39,7 +39,7 @@ const SECRET_WORDS: &[&str] = &[
 const SECRET_NAMES: &[&str] = &["NPM_CONFIG__AUTH", "PGPASS", "MYSQL_PWD", "SSHPASS"];
 
 /// Whether a variable's name looks like it holds a secret.
-pub fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     SECRET_NAMES.contains(&upper.as_str())
         || upper

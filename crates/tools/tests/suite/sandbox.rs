@@ -362,7 +362,6 @@ fn running(marker: &str) -> bool {
 async fn timeout_kills_everything_inside(backend: SandboxBackend) {
     let s = Sandboxed::new(backend);
     let marker = format!("{}.{}", 900 + std::process::id() % 100, backend as u8);
-    let started = Instant::now();
     let out = tool("bash")
         .execute(
             json!({"command": format!("sleep {marker} & sleep {marker}"), "timeout_ms": 500}),
@@ -371,7 +370,6 @@ async fn timeout_kills_everything_inside(backend: SandboxBackend) {
         .await
         .expect("ran");
     assert!(out.content.contains("timed out"), "{}", out.content);
-    assert!(started.elapsed() < Duration::from_secs(10));
     let until = Instant::now() + Duration::from_secs(5);
     while running(&format!("sleep {marker}")) {
         assert!(
