@@ -55,8 +55,7 @@ pub async fn run(
     // SIGINT, SIGTERM and SIGHUP stop the run the same way; it still ends normally, so
     // the session and the audit log are complete before the process exits.
     let cancel = CancellationToken::new();
-    let signals = CancelOnSignal::install(cancel.clone())
-        .context("cannot watch for SIGINT, SIGTERM and SIGHUP")?;
+    let signals = CancelOnSignal::install(cancel.clone())?;
     // Attachments first: a bad path must fail before anything is stored or sent.
     let mut message = cuervo_domain::Message::user(prompt);
     for path in &cli.images {

@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use cuervo_core::{AgentError, CancellationToken};
 use cuervo_domain::{Approval, ApprovalRequest, Approver, BoxFuture, Session};
 use tokio::sync::mpsc;
@@ -148,7 +148,7 @@ fn parse_answer(answer: &str, rule: Option<String>) -> Approval {
 }
 
 pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
-    let mut signals = Signals::install().context("cannot watch for SIGINT, SIGTERM and SIGHUP")?;
+    let mut signals = Signals::install()?;
     let stdin = StdinLines::spawn();
     let turn = Arc::new(Mutex::new(CancellationToken::new()));
     let approver = TerminalApprover {
@@ -186,16 +186,7 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
     let cost = assembled
         .provider_handle
         .cost(&assembled.model, &session.usage);
-    // Not `eprintln!`: after a SIGHUP the terminal is gone and writing fails.
-    let mut err = std::io::stderr();
-    if session.usage.total() > 0 {
-        let _ = writeln!(err, "{}", crate::render::usage_line(&session.usage, cost));
-    }
-    let _ = writeln!(
-        err,
-        "Session {}: continue it with `cuervo --resume {}`.",
-        session.id, session.id
-    );
+    crate::render::farewell(&session.usage, cost, &session.id);
     code
 }
 
@@ -269,7 +260,7 @@ async fn conversation(
             tokio::select! {
                 done = &mut work => break done,
                 signal = signals.recv() => {
-                    received = Some(received.map_or(signal, |before| before.stronger(signal)));
+                    Signal::keep_strongest(&mut received, signal);
                     cancel.cancel();
                 }
             }

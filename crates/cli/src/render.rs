@@ -203,6 +203,21 @@ pub fn format_cost(cost: Option<Cost>) -> String {
 }
 
 /// `tokens: 1,234 in · 56 out · cost $0.0042` (or `· cost unknown`).
+/// What an interactive session prints as it ends: its usage, when it used any, and how
+/// to come back to it. Written with `writeln!`, not `eprintln!`: after a SIGHUP the
+/// terminal is gone and writing fails, which must not panic.
+pub fn farewell(usage: &Usage, cost: Option<Cost>, session_id: &dyn std::fmt::Display) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr();
+    if usage.total() > 0 {
+        let _ = writeln!(err, "{}", usage_line(usage, cost));
+    }
+    let _ = writeln!(
+        err,
+        "Session {session_id}: continue it with `cuervo --resume {session_id}`."
+    );
+}
+
 pub fn usage_line(usage: &Usage, cost: Option<Cost>) -> String {
     let mut line = format!(
         "tokens: {} in · {} out",

@@ -13,6 +13,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use anyhow::Context;
 use cuervo_core::CancellationToken;
 use tokio::signal::unix;
 use tokio::task::JoinHandle;
@@ -52,6 +53,11 @@ impl Signal {
             self
         }
     }
+
+    /// Folds a newly received signal into what a turn has received so far.
+    pub fn keep_strongest(received: &mut Option<Signal>, new: Signal) {
+        *received = Some(received.map_or(new, |before| before.stronger(new)));
+    }
 }
 
 /// The three signals, caught from the moment this is installed.
@@ -63,11 +69,13 @@ pub struct Signals {
 
 impl Signals {
     /// Starts catching SIGINT, SIGTERM and SIGHUP.
-    pub fn install() -> std::io::Result<Self> {
+    pub fn install() -> anyhow::Result<Self> {
+        let catch =
+            |kind| unix::signal(kind).context("cannot watch for SIGINT, SIGTERM and SIGHUP");
         Ok(Self {
-            interrupt: unix::signal(unix::SignalKind::interrupt())?,
-            terminate: unix::signal(unix::SignalKind::terminate())?,
-            hangup: unix::signal(unix::SignalKind::hangup())?,
+            interrupt: catch(unix::SignalKind::interrupt())?,
+            terminate: catch(unix::SignalKind::terminate())?,
+            hangup: catch(unix::SignalKind::hangup())?,
         })
     }
 
@@ -92,7 +100,7 @@ pub struct CancelOnSignal {
 }
 
 impl CancelOnSignal {
-    pub fn install(cancel: CancellationToken) -> std::io::Result<Self> {
+    pub fn install(cancel: CancellationToken) -> anyhow::Result<Self> {
         let mut signals = Signals::install()?;
         let received = Arc::new(Mutex::new(None));
         let seen = received.clone();
@@ -101,8 +109,10 @@ impl CancelOnSignal {
             // decides the exit status.
             loop {
                 let signal = signals.recv().await;
-                let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-                *seen = Some(seen.map_or(signal, |before: Signal| before.stronger(signal)));
+                Signal::keep_strongest(
+                    &mut seen.lock().unwrap_or_else(PoisonError::into_inner),
+                    signal,
+                );
                 cancel.cancel();
             }
         });

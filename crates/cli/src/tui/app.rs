@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use cuervo_core::{Agent, AgentError, CancellationToken, Compaction, RunOutcome};
 use cuervo_domain::{
@@ -138,7 +138,7 @@ impl CostSum {
 pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
     // Caught from the start, so a signal never leaves the terminal in raw mode. Raw mode
     // turns Ctrl-C into a key; these are the signals sent from outside.
-    let mut signals = Signals::install().context("cannot watch for SIGINT, SIGTERM and SIGHUP")?;
+    let mut signals = Signals::install()?;
     // A bad image path fails before the session starts, as in headless runs.
     let images = cli
         .images
@@ -293,17 +293,9 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         ..
     } = app;
     tokio::task::spawn_blocking(move || audit.finish()).await?;
-    // Not `eprintln!`: after a SIGHUP the terminal is gone and writing fails.
-    use std::io::Write as _;
-    let mut err = std::io::stderr();
-    if let Some(session) = session.filter(|s| s.usage.total() > 0) {
-        let cost = agent.provider().cost(&model, &session.usage);
-        let _ = writeln!(err, "{}", usage_line(&session.usage, cost));
-    }
-    let _ = writeln!(
-        err,
-        "Session {session_id}: continue it with `cuervo --resume {session_id}`."
-    );
+    let usage = session.map(|s| s.usage).unwrap_or_default();
+    let cost = agent.provider().cost(&model, &usage);
+    crate::render::farewell(&usage, cost, &session_id);
     Ok(ended_by.map_or(ExitCode::SUCCESS, |signal| {
         ExitCode::from(signal.exit_code())
     }))
