@@ -73,27 +73,23 @@ pub fn describe(root: &Path, absolute: PathBuf) -> ResolvedPath {
 /// Whether writing `absolute` would change a protected path; returns the path as people
 /// read it (relative to the root when inside it) for the prompt and the denial.
 ///
-/// `absolute` should be canonical (what [`resolve`] returns), so a symlink into `.git`
-/// is caught at its target.
+/// Both paths should be canonical (`ToolContext::root` is; `absolute` is what [`resolve`]
+/// returns), so a symlink into `.git` is caught at its target.
 pub fn protected(root: &Path, absolute: &Path) -> Option<String> {
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let shown = describe(&root, absolute.to_path_buf()).display;
-    let rel = absolute.strip_prefix(&root).unwrap_or(absolute);
-    let names: Vec<String> = rel
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(name) => Some(name.to_string_lossy().into_owned()),
+    let rel = absolute.strip_prefix(root).unwrap_or(absolute);
+    // Non-UTF-8 names keep their place (as "") so `last` is really the last component.
+    let names = || {
+        rel.components().filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_str().unwrap_or("")),
             _ => None,
         })
-        .collect();
+    };
     // A protected directory anywhere on the way, or a protected file name at the end.
-    let (last, dirs) = names.split_last()?;
-    let in_dir = dirs
-        .iter()
-        .chain(std::iter::once(last))
-        .any(|n| PROTECTED_DIRS.iter().any(|d| d.eq_ignore_ascii_case(n)));
-    let is_file = PROTECTED_FILES.iter().any(|f| f.eq_ignore_ascii_case(last));
-    (in_dir || is_file).then_some(shown)
+    let in_dir = names().any(|n| PROTECTED_DIRS.iter().any(|d| d.eq_ignore_ascii_case(n)));
+    let is_file = names()
+        .next_back()
+        .is_some_and(|n| PROTECTED_FILES.iter().any(|f| f.eq_ignore_ascii_case(n)));
+    (in_dir || is_file).then(|| describe(root, absolute.to_path_buf()).display)
 }
 
 /// `a/b/c` with `/` separators whatever the platform, `.` for the empty path.

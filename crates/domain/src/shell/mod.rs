@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use programs::{is_interpreter, is_shell};
 use wrappers::assignment_name;
-pub use wrappers::{is_dangerous_variable, normalise};
+pub use wrappers::{dangerous_assignment, normalise};
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -183,10 +183,8 @@ impl ShellAnalysis {
         let words: Vec<Word> = command.split_whitespace().map(Word::literal).collect();
         let mut start = 0;
         while let Some(name) = words.get(start).and_then(assignment_name) {
-            if is_dangerous_variable(name) {
-                analysis.push_unanalysable(format!(
-                    "it sets `{name}`, which changes what programs run"
-                ));
+            if let Some(reason) = dangerous_assignment(name) {
+                analysis.push_unanalysable(reason);
             }
             start += 1;
         }

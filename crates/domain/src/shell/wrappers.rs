@@ -20,7 +20,7 @@ pub fn normalise(words: &[Word], raw: &str, stdin_fed: bool) -> Normalised {
 
 /// Environment variables that make a later program run other code (`PATH` picks which
 /// `rm` runs; `LD_PRELOAD`, `BASH_ENV`, `GIT_SSH_COMMAND`, `PAGER`… run code outright).
-pub fn is_dangerous_variable(name: &str) -> bool {
+fn is_dangerous_variable(name: &str) -> bool {
     matches!(
         name,
         "PATH"
@@ -56,6 +56,12 @@ pub fn is_dangerous_variable(name: &str) -> bool {
     ) || name.starts_with("GIT_")
         || name.starts_with("DYLD_")
         || name.starts_with("BASH_FUNC_")
+}
+
+/// Why setting `name` makes a command line unanalysable, when it does.
+pub fn dangerous_assignment(name: &str) -> Option<String> {
+    is_dangerous_variable(name)
+        .then(|| format!("it sets `{name}`, which changes what programs run"))
 }
 
 /// The part of `NAME=value` before `=`, when the word is an assignment.
@@ -433,11 +439,8 @@ fn xargs_replace_string(options: &[Word]) -> Option<String> {
 }
 
 fn check_variable(name: &str, out: &mut Normalised) {
-    if is_dangerous_variable(name) {
-        push_reason(
-            out,
-            format!("it sets `{name}`, which changes what programs run"),
-        );
+    if let Some(reason) = dangerous_assignment(name) {
+        push_reason(out, reason);
     }
 }
 

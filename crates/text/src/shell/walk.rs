@@ -286,10 +286,8 @@ impl Walker<'_> {
         if let Some(name_node) = node.child_by_field_name("name") {
             let name = self.text(name_node).to_owned();
             let base = name.split('[').next().unwrap_or_default();
-            if cuervo_domain::shell::is_dangerous_variable(base) {
-                self.out.push_unanalysable(format!(
-                    "it sets `{base}`, which changes what programs run"
-                ));
+            if let Some(reason) = cuervo_domain::shell::dangerous_assignment(base) {
+                self.out.push_unanalysable(reason);
             }
             if name_node.kind() == "subscript" {
                 self.subscript(name_node);
