@@ -163,16 +163,14 @@ pub(crate) fn bwrap_mounts(
     let names: Vec<PathBuf> = PROTECTED_NAMES.iter().map(|n| root.join(n)).collect();
     // `exists`: None = missing, Some(true) = a symbolic link, Some(false) = anything else.
     let states: Vec<Option<bool>> = names.iter().map(|p| exists(p)).collect();
+    let mut writable = temps.to_vec();
+    writable.push(root.to_owned());
     if states.iter().all(|s| *s == Some(false)) {
-        let mut writable = temps.to_vec();
-        writable.push(root.to_owned());
         return Mounts {
             writable,
             read_only: names,
         };
     }
-    let mut writable = temps.to_vec();
-    writable.push(root.to_owned());
     Mounts {
         writable: carve(&writable, &protected_paths(root), list),
         read_only: names
