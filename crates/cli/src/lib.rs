@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod headless;
 pub mod interactive;
+pub mod local;
 pub mod log;
 pub mod render;
 pub mod setup;

@@ -269,7 +269,7 @@ pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelP
         },
         ProviderKind::Gemini => WireKind::Gemini,
         ProviderKind::Ollama => WireKind::Ollama,
-        ProviderKind::Local => return local_provider(p),
+        ProviderKind::Local => return crate::local::provider(p),
     };
     let base_url = p
         .base_url
@@ -364,24 +364,6 @@ fn host_of(url: &str) -> String {
     // Credentials in the URL (`user:pw@host`) are not part of the host.
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     host.to_ascii_lowercase()
-}
-
-/// Models on this machine: names resolve through the model store under the XDG data dir
-/// (`cuervo models import|pull`), or are paths to a GGUF file.
-fn local_provider(p: &config::ProviderConfig) -> Result<Arc<dyn ModelProvider>> {
-    let store =
-        cuervo_local::ModelStore::open_default().context("cannot open the local model store")?;
-    // Small local models answer far better greedily; `temperature` in the config (sent
-    // with each request) still turns sampling on.
-    let options = cuervo_local::LocalOptions {
-        embedding_model: p.embedding_model.clone(),
-        default_temperature: 0.0,
-        ..cuervo_local::LocalOptions::default()
-    };
-    Ok(Arc::new(cuervo_local::LocalProvider::new(
-        Some(store),
-        options,
-    )))
 }
 
 /// Everything assembled for one run.
