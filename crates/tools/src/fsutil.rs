@@ -69,10 +69,14 @@ fn new_file_permissions() -> std::fs::Permissions {
 /// A unified diff from `old` to `new`, headed `a/<name>` / `b/<name>` like git's. Empty
 /// when nothing changed. Diffing gives up refining after a second on pathological input
 /// rather than stalling the agent.
+///
+/// An absolute name loses its leading `/` after the prefix, as with
+/// `git diff --no-index /tmp/x /tmp/y` (`--- a/tmp/x`), never `a//tmp/x`.
 pub(crate) fn unified_diff(name: &str, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
+    let name = name.trim_start_matches('/');
     TextDiff::configure()
         .timeout(Duration::from_secs(1))
         .diff_lines(old, new)
@@ -145,5 +149,15 @@ mod tests {
         assert!(d.starts_with("--- a/f.txt\n+++ b/f.txt\n@@"), "{d}");
         assert!(d.contains("\n-b\n+B\n"), "{d}");
         assert_eq!(unified_diff("f", "same", "same"), "");
+    }
+
+    #[test]
+    fn diff_of_an_absolute_path_has_no_doubled_slash() {
+        let d = unified_diff("/abs/path/f.txt", "a\n", "b\n");
+        assert!(
+            d.starts_with("--- a/abs/path/f.txt\n+++ b/abs/path/f.txt\n@@"),
+            "{d}"
+        );
+        assert!(!d.contains("//"), "{d}");
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::input;
 use crate::output::cap_head;
-use crate::path::{ResolvedPath, describe, resolve};
+use crate::path::{ResolvedPath, absolute_display, describe, resolve};
 use crate::walk;
 
 const NAME: &str = "glob";
@@ -47,7 +47,7 @@ fn plan(input: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
     let dir = resolve(&ctx.root, input.path.as_deref().unwrap_or("."))?;
     let mut pattern = input.pattern.trim();
     if Path::new(pattern).is_absolute() {
-        let prefix = format!("{}/", dir.absolute.to_string_lossy().trim_end_matches('/'));
+        let prefix = format!("{}/", absolute_display(&dir.absolute).trim_end_matches('/'));
         pattern = pattern.strip_prefix(&prefix).ok_or_else(|| {
             ToolError::InvalidInput(format!(
                 "glob: the pattern {pattern} is absolute and not under the search directory {}; \

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::input;
 use crate::output::cap_head;
-use crate::path::{ResolvedPath, resolve};
+use crate::path::{ResolvedPath, display_name, resolve};
 use crate::walk;
 
 const NAME: &str = "ls";
@@ -41,7 +41,8 @@ fn list(dir: &std::path::Path) -> (Vec<String>, usize) {
         .filter_map(Result::ok)
         .filter(|e| e.depth() == 1)
         .map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
+            // A name that is not UTF-8 in the form read and ls accept back.
+            let name = display_name(e.file_name());
             // A symlink to a directory is listed as a directory: it can be entered.
             let is_dir = e.file_type().is_some_and(|t| t.is_dir())
                 || (e.path_is_symlink() && e.path().is_dir());

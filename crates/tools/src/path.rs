@@ -7,7 +7,19 @@
 //! rest appended). A path that ends up outside the root — through `..`, an absolute
 //! path, or a symlink inside the project pointing elsewhere — is reported as such; the
 //! tools never refuse it themselves, the permission policy decides.
+//!
+//! A file name that is not valid UTF-8 (`café.txt` saved in Latin-1: the bytes
+//! `caf\xE9.txt`) cannot reach the model as it is, and printing it lossily
+//! (`caf\u{FFFD}.txt`) loses which byte it was, so the model could never name the file
+//! again. Every name the tools print goes through [`display_name`]: a valid name is
+//! printed as it is; in an invalid one each byte that is not part of a UTF-8 character is
+//! written `\xNN` (and a backslash `\x5C`, so the escape cannot be confused with one in
+//! the name). On Unix, [`resolve`] reads such a name back: a path component that does not
+//! exist literally but is exactly the printed form of an existing name means that name.
+//! A literal name wins: where a file is really called `caf\xE9.txt`, backslash and all,
+//! that text means it and not its Latin-1 neighbour.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 
 use cuervo_domain::ToolError;
@@ -63,7 +75,7 @@ pub fn describe(root: &Path, absolute: PathBuf) -> ResolvedPath {
             outside_root: false,
         },
         Err(_) => ResolvedPath {
-            display: absolute.to_string_lossy().into_owned(),
+            display: absolute_display(&absolute),
             absolute,
             outside_root: true,
         },
@@ -92,17 +104,106 @@ pub fn protected(root: &Path, absolute: &Path) -> Option<String> {
     (in_dir || is_file).then(|| describe(root, absolute.to_path_buf()).display)
 }
 
-/// `a/b/c` with `/` separators whatever the platform, `.` for the empty path.
+/// `a/b/c` with `/` separators whatever the platform, `.` for the empty path; names that
+/// are not UTF-8 as [`display_name`] writes them.
 pub fn relative_display(rel: &Path) -> String {
     let parts: Vec<_> = rel
         .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .map(|c| display_name(c.as_os_str()))
         .collect();
     if parts.is_empty() {
         ".".to_owned()
     } else {
         parts.join("/")
     }
+}
+
+/// An absolute path as text, each component as [`display_name`] writes it.
+pub(crate) fn absolute_display(path: &Path) -> String {
+    match path.to_str() {
+        Some(s) => s.to_owned(),
+        None => {
+            let mut out = String::new();
+            for c in path.components() {
+                match c {
+                    Component::RootDir => {}
+                    Component::Prefix(p) => out.push_str(&display_name(p.as_os_str())),
+                    other => {
+                        if !out.ends_with(std::path::MAIN_SEPARATOR) {
+                            out.push(std::path::MAIN_SEPARATOR);
+                        }
+                        out.push_str(&display_name(other.as_os_str()));
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+/// A file name as the tools print it, reversibly: the name itself when it is valid UTF-8;
+/// otherwise every byte outside a UTF-8 character as `\xNN` (upper-case hex) and every
+/// backslash as `\x5C`, the rest as it is. [`resolve`] accepts the result back.
+pub fn display_name(name: &OsStr) -> String {
+    if let Some(s) = name.to_str() {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\x5C");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The name whose [`display_name`] is `shown`, when `shown` is the printed form of a name
+/// that is not UTF-8 (hex digits in either case); `None` for any other text.
+#[cfg(unix)]
+fn undisplay_name(shown: &OsStr) -> Option<OsString> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let text = shown.to_str()?;
+    if !text.contains("\\x") {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = || {
+            let digits = std::str::from_utf8(bytes.get(i + 2..i + 4)?).ok()?;
+            u8::from_str_radix(digits, 16).ok()
+        };
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(b'x')) => {
+                out.push(hex()?);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    let name = OsString::from_vec(out);
+    // Only the exact printed form of a non-UTF-8 name: `a\x41` is not `aA`, and a bare
+    // backslash in such a form would have been printed `\x5C`.
+    display_name(&name)
+        .eq_ignore_ascii_case(text)
+        .then_some(name)
+        .filter(|n| std::str::from_utf8(n.as_bytes()).is_err())
+}
+
+#[cfg(not(unix))]
+fn undisplay_name(_shown: &OsStr) -> Option<OsString> {
+    None
 }
 
 /// `~` and `~/x` mean the home directory, as in a shell; models write them often.
@@ -136,8 +237,19 @@ fn canonicalize_lenient(path: &Path, budget: &mut usize) -> Result<PathBuf, ()> 
                 current.pop();
             }
             Component::Normal(name) => {
-                let candidate = current.join(name);
-                match std::fs::symlink_metadata(&candidate) {
+                let mut candidate = current.join(name);
+                let mut meta = std::fs::symlink_metadata(&candidate);
+                // A name as the tools print it when it is not UTF-8 (see the module docs).
+                if meta.is_err()
+                    && let Some(real) = undisplay_name(name)
+                {
+                    let decoded = current.join(real);
+                    if let Ok(m) = std::fs::symlink_metadata(&decoded) {
+                        candidate = decoded;
+                        meta = Ok(m);
+                    }
+                }
+                match meta {
                     Ok(meta) if meta.file_type().is_symlink() => {
                         if *budget == 0 {
                             return Err(());
@@ -297,6 +409,42 @@ mod tests {
             protected(&root, &r.absolute).as_deref(),
             Some(".git/hooks/pre-commit")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_names_print_reversibly() {
+        use std::os::unix::ffi::OsStrExt;
+        let name = |b: &[u8]| OsStr::from_bytes(b).to_owned();
+        assert_eq!(display_name(&name(b"plain.rs")), "plain.rs");
+        // A valid name keeps its backslashes; an invalid one escapes them too.
+        assert_eq!(display_name(&name(br"a\xE9")), r"a\xE9");
+        assert_eq!(display_name(&name(b"caf\xe9.txt")), r"caf\xE9.txt");
+        assert_eq!(display_name(&name(b"\xff\\\xc3\xa9")), r"\xFF\x5Cé");
+        for bytes in [&b"caf\xe9.txt"[..], b"\xff\\\xc3\xa9", b"\x80", b"a\\x\xfe"] {
+            let shown = display_name(&name(bytes));
+            assert_eq!(
+                undisplay_name(OsStr::new(&shown)),
+                Some(name(bytes)),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            undisplay_name(OsStr::new(r"caf\xe9.txt")),
+            Some(name(b"caf\xe9.txt"))
+        );
+        // Only the printed form of a non-UTF-8 name decodes.
+        for text in [
+            r"plain",
+            r"a\x41",
+            r"\xC3\xA9",
+            r"\x",
+            r"\xZZ",
+            r"\xFF\",
+            r"\xFF\\x5C",
+        ] {
+            assert_eq!(undisplay_name(OsStr::new(text)), None, "{text}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod edit;
 mod glob;
 mod grep;
 mod ls;
+mod non_utf8;
 mod paths;
 mod read;
 mod registry;

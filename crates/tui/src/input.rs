@@ -396,7 +396,7 @@ mod tests {
                 "README.md".into(),
             ]),
         );
-        input.set_commands(crate::tui::complete::tests::commands());
+        input.set_commands(crate::complete::tests::commands());
         input
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use cuervo_domain::{Cost, ToolCall};
 
 use super::style::{Color, Line, Style};
-use crate::render::{call_summary, diff_counts, format_cost, thousands};
+use crate::format::{call_summary, diff_counts, format_cost, thousands};
 
 /// Output lines a tool result shows before folding the rest (Ctrl-O shows it all).
 pub const FOLDED_OUTPUT_LINES: usize = 4;
