@@ -39,6 +39,9 @@ pub struct AgentConfig {
     pub max_turns: u32,
     /// The most tokens (input + output, all turns) one run may spend.
     pub token_budget: Option<u64>,
+    /// Tokens the model may spend thinking before it answers (`Some(0)` asks for none);
+    /// `None` leaves it to the model. The provider drops it for a model that cannot think.
+    pub thinking_budget: Option<u32>,
     pub stream: bool,
 }
 
@@ -51,6 +54,7 @@ impl AgentConfig {
             system_prompt: None,
             max_turns: 50,
             token_budget: None,
+            thinking_budget: None,
             stream: true,
         }
     }
@@ -94,11 +98,23 @@ struct Approved<'a> {
     tool: &'a Arc<dyn Tool>,
 }
 
-type Events = UnboundedSender<AgentEvent>;
+/// Where a run's events go as they happen. A channel is one; the session service passes
+/// its own, which records, prices and forwards each event in order with its other events.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: AgentEvent);
+}
+
+impl EventSink for UnboundedSender<AgentEvent> {
+    fn emit(&self, event: AgentEvent) {
+        // A front end that stopped listening must not stop the run.
+        let _ = self.send(event);
+    }
+}
+
+type Events = dyn EventSink;
 
 fn emit(events: &Events, event: AgentEvent) {
-    // A front end that stopped listening must not stop the run.
-    let _ = events.send(event);
+    events.emit(event);
 }
 
 impl Agent {
@@ -145,9 +161,21 @@ impl Agent {
         self
     }
 
+    /// What one model call cost at this agent's model's rates: the one place a call is
+    /// priced, so the stored message, the event and every total agree.
+    pub fn price(&self, usage: &Usage) -> Option<cuervo_domain::Cost> {
+        self.provider.cost(&self.config.model, usage)
+    }
+
     /// Adds a message to the session and stores it. A storage failure is logged and the
-    /// run goes on: the conversation in memory is still whole.
-    async fn commit(&self, session: &mut Session, mut message: Message, usage: Option<Usage>) {
+    /// run goes on: the conversation in memory is still whole. `call` is the model call
+    /// that wrote it (assistant messages) and its price.
+    async fn commit(
+        &self,
+        session: &mut Session,
+        mut message: Message,
+        call: Option<(Usage, Option<cuervo_domain::Cost>)>,
+    ) {
         if message.role == Role::User {
             for block in &mut message.content {
                 if let ContentBlock::Text { text } = block {
@@ -156,14 +184,11 @@ impl Agent {
             }
         }
         if let Some(repository) = &self.repository {
-            let cost = usage
-                .as_ref()
-                .and_then(|u| self.provider.cost(&self.config.model, u));
             let record = MessageRecord {
                 message: message.clone(),
-                model: usage.map(|_| self.config.model.clone()),
-                usage,
-                cost,
+                model: call.map(|_| self.config.model.clone()),
+                usage: call.map(|(usage, _)| usage),
+                cost: call.and_then(|(_, cost)| cost),
             };
             if let Err(error) = repository.append(&session.id, record).await {
                 tracing::warn!(%error, "could not store a message of session {}", session.id);
@@ -258,6 +283,7 @@ impl Agent {
             usage.add(&turn.usage);
             session.usage.add(&turn.usage);
             budget.spend(&turn.usage);
+            let call = Some((turn.usage, self.price(&turn.usage)));
 
             if turn.cancelled {
                 // Keep what the user saw, but never an unanswered tool call.
@@ -271,7 +297,7 @@ impl Agent {
                         role: Role::Assistant,
                         content: kept,
                     };
-                    self.commit(session, message, Some(turn.usage)).await;
+                    self.commit(session, message, call).await;
                 }
                 return Ok(self.finish(session, events, StopCause::Cancelled, turns, usage));
             }
@@ -284,6 +310,7 @@ impl Agent {
                     turn: turns,
                     stop_reason,
                     usage: turn.usage,
+                    cost: call.and_then(|(_, cost)| cost),
                 },
             );
             let calls: Vec<ToolCall> = turn
@@ -299,7 +326,7 @@ impl Agent {
                     role: Role::Assistant,
                     content: turn.blocks,
                 };
-                self.commit(session, message, Some(turn.usage)).await;
+                self.commit(session, message, call).await;
             }
             if calls.is_empty() {
                 return Ok(self.finish(session, events, StopCause::Completed, turns, usage));
@@ -360,7 +387,7 @@ impl Agent {
             max_tokens: self.config.max_tokens,
             temperature: self.config.temperature,
             stream: self.config.stream,
-            thinking_budget: None,
+            thinking_budget: self.config.thinking_budget,
         }
     }
 

@@ -8,7 +8,7 @@
 //! shape every provider accepts.
 
 use cuervo_domain::{
-    ContentBlock, Message, ModelChunk, ModelError, ModelErrorKind, ModelRequest, Role, Usage,
+    ContentBlock, Cost, Message, ModelChunk, ModelError, ModelErrorKind, ModelRequest, Role, Usage,
 };
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +33,8 @@ to save context. Summary of everything before this point:";
 pub struct Compaction {
     pub summary: String,
     pub usage: Usage,
+    /// What the summary call cost; `None` when the price is unknown.
+    pub cost: Option<Cost>,
     /// How many messages the summary replaces.
     pub replaced: usize,
 }
@@ -99,6 +101,7 @@ impl Agent {
         }
         Ok(Compaction {
             summary: summary.trim().to_owned(),
+            cost: self.price(&usage),
             usage,
             replaced: messages.len(),
         })

@@ -14,13 +14,18 @@
 pub mod agent;
 pub mod approval;
 pub mod compact;
+pub mod conversation;
 pub mod error;
 pub mod prompt;
 pub mod registry;
 
-pub use agent::{Agent, AgentConfig, RunOutcome};
+pub use agent::{Agent, AgentConfig, EventSink, RunOutcome};
 pub use approval::HeadlessApprover;
 pub use compact::{Compaction, compacted_messages};
+pub use conversation::{
+    Approvals, Conversation, ConversationError, ConversationEvent, ConversationSetup,
+    EventObserver, Op, OpSender, SessionStart, Snapshot, Started,
+};
 pub use error::{AgentError, Result};
 pub use prompt::{SystemPromptInputs, build_system_prompt};
 pub use registry::ToolRegistry;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::message::ToolCall;
-use crate::model::{StopReason, Usage};
+use crate::model::{Cost, StopReason, Usage};
 use crate::permission::Decision;
 
 /// Why a run ended.
@@ -94,6 +94,9 @@ pub enum AgentEvent {
         turn: u32,
         stop_reason: StopReason,
         usage: Usage,
+        /// What this call cost at its model's rates; absent when the price is unknown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost: Option<Cost>,
     },
     AgentCompleted {
         cause: StopCause,

@@ -1,12 +1,12 @@
 //! Cuervo's domain: the vocabulary every other crate speaks.
 //!
 //! This crate holds plain data (messages, requests, stream chunks, sessions), the
-//! **ports** adapters implement (`ModelProvider`, `Tool`, `Approver`), and pure rules
+//! **ports** adapters implement (`ModelProvider`, `ModelResolver`, `Tool`, `Approver`,
+//! `SessionRepository`), and pure rules
 //! (permission checking, glob matching, token budgets). It performs no I/O: no files,
 //! no clock, no network, no environment. That keeps it fast to compile, trivially
 //! testable, and the one place where a change of policy happens.
 
-pub mod agent;
 pub mod error;
 pub mod event;
 pub mod glob;
@@ -18,22 +18,23 @@ pub mod session;
 pub mod shell;
 pub mod tool;
 
-pub use agent::{AgentStatus, AgentType, Task, TaskId};
 pub use error::{ModelError, ModelErrorKind, ToolError};
 pub use event::{AgentEvent, StopCause};
 pub use message::{
     ContentBlock, EncryptedReasoning, Message, Role, ToolCall, ToolResult, check_tool_pairing,
 };
 pub use model::{
-    Capabilities, Cost, ModelChunk, ModelConfig, ModelRequest, StopReason, TokenBudget, ToolSpec,
-    Usage,
+    Capabilities, Cost, ModelChunk, ModelRequest, Spend, StopReason, TokenBudget, ToolSpec, Usage,
 };
 pub use permission::{
     Decision, PermissionLevel, PermissionMode, PermissionPolicy, PermissionRule, RuleParseError,
     UnknownToolError, suggest_rule,
 };
-pub use provider::{BoxFuture, ChunkStream, ModelProvider};
-pub use session::{MessageRecord, RepositoryError, Session, SessionId, SessionRepository};
+pub use provider::{BoxFuture, ChunkStream, ModelProvider, ModelResolver, ResolvedModel};
+pub use session::{
+    MessageRecord, RepositoryError, Session, SessionId, SessionMeta, SessionRepository,
+    SessionSummary, StoredSession, repair_unanswered,
+};
 pub use shell::{ShellAnalysis, SimpleCommand, WriteRedirect};
 /// A text filter applied before text is kept or sent: redaction of secrets and personal
 /// data. Borrowed output means "unchanged". Defined here so the agent loop (core) and the

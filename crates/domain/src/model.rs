@@ -161,14 +161,37 @@ impl Cost {
     }
 }
 
-/// Which model to use and how to sample it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelConfig {
-    pub provider: String,
-    pub model: String,
-    pub max_tokens: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f32>,
+/// What model calls have used and cost, summed call by call as they complete.
+///
+/// Each call is priced at its own model's rates when it finishes, so a conversation that
+/// switches models is never re-priced at the last model's rates. A call with no known
+/// price is counted, never priced at a made-up zero: the total is then a lower bound.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spend {
+    pub usage: Usage,
+    /// The sum over calls with a known price.
+    pub known: Cost,
+    /// Model calls made.
+    pub calls: u64,
+    /// Model calls whose price is unknown.
+    pub unpriced_calls: u64,
+}
+
+impl Spend {
+    /// Adds one finished model call.
+    pub fn add_call(&mut self, usage: &Usage, cost: Option<Cost>) {
+        self.usage.add(usage);
+        self.calls += 1;
+        match cost {
+            Some(cost) => self.known.micro_usd += cost.micro_usd,
+            None => self.unpriced_calls += 1,
+        }
+    }
+
+    /// The total, when every call had a known price.
+    pub fn exact(&self) -> Option<Cost> {
+        (self.unpriced_calls == 0).then_some(self.known)
+    }
 }
 
 /// A cap on the tokens one run may spend. `None` means unlimited.

@@ -65,3 +65,32 @@ pub trait ModelProvider: Send + Sync {
         None
     }
 }
+
+/// A model the user named, resolved to the provider that serves it.
+#[derive(Clone)]
+pub struct ResolvedModel {
+    /// The provider's name in config (`anthropic`, `local`, `my-gateway`…).
+    pub provider_name: String,
+    pub model: String,
+    pub provider: std::sync::Arc<dyn ModelProvider>,
+    /// The thinking budget configured for this provider, sent with every request.
+    pub thinking_budget: Option<u32>,
+}
+
+impl std::fmt::Debug for ResolvedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedModel")
+            .field("provider_name", &self.provider_name)
+            .field("model", &self.model)
+            .field("thinking_budget", &self.thinking_budget)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Turns a model name as a user types it (`gpt-4.1`, `openai/gpt-4.1`, a local model's
+/// name) into a ready provider. The one owner of model routing: the session service asks
+/// it when the user switches model, so every front end routes a name the same way.
+pub trait ModelResolver: Send + Sync {
+    /// The provider and model for `requested`, or what is wrong, said for the user.
+    fn resolve(&self, requested: &str) -> Result<ResolvedModel, String>;
+}

@@ -24,7 +24,6 @@ pub const MIN_THINKING_BUDGET: u32 = 1_024;
 pub struct AnthropicProvider {
     transport: Transport,
     prompt_caching: bool,
-    thinking_budget: Option<u32>,
 }
 
 impl AnthropicProvider {
@@ -32,11 +31,9 @@ impl AnthropicProvider {
     /// `invoke`, not here.
     pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
         let prompt_caching = settings.prompt_caching;
-        let thinking_budget = settings.thinking_budget;
         Ok(Self {
             transport: Transport::new(settings, true)?,
             prompt_caching,
-            thinking_budget,
         })
     }
 
@@ -68,7 +65,7 @@ impl ModelProvider for AnthropicProvider {
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let request = prepare::prepare(request, self.thinking_budget);
+        let request = prepare::prepare(request);
         self.transport.post(
             self.url("messages"),
             self.headers(),
@@ -88,7 +85,7 @@ impl ModelProvider for AnthropicProvider {
     }
 
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {
-        let mut request = prepare::prepare(request.clone(), self.thinking_budget);
+        let mut request = prepare::prepare(request.clone());
         if let Some(budget) = thinking_budget(&request) {
             // Thinking is billed as output, on top of the answer's own allowance.
             request.max_tokens = request.max_tokens.saturating_add(budget);

@@ -32,7 +32,6 @@ pub const DEFAULT_EMBEDDING_MODEL: &str = "gemini-embedding-001";
 /// [`ModelProvider`] for the Gemini API.
 pub struct GeminiProvider {
     transport: Transport,
-    thinking_budget: Option<u32>,
     embedding_model: String,
 }
 
@@ -40,14 +39,12 @@ impl GeminiProvider {
     /// Validates `settings` and builds the HTTP client. A missing key is reported by
     /// `invoke`, not here.
     pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
-        let thinking_budget = settings.thinking_budget;
         let embedding_model = settings
             .embedding_model
             .clone()
             .unwrap_or_else(|| DEFAULT_EMBEDDING_MODEL.to_owned());
         Ok(Self {
             transport: Transport::new(settings, true)?,
-            thinking_budget,
             embedding_model,
         })
     }
@@ -92,7 +89,7 @@ impl ModelProvider for GeminiProvider {
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let request = prepare::prepare(request, self.thinking_budget);
+        let request = prepare::prepare(request);
         let thinking = catalog::lookup(&request.model).is_some_and(|c| c.thinking);
         let url = if request.stream {
             format!(
@@ -161,7 +158,7 @@ impl ModelProvider for GeminiProvider {
     }
 
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {
-        prepare::estimate(&prepare::prepare(request.clone(), self.thinking_budget))
+        prepare::estimate(&prepare::prepare(request.clone()))
     }
 
     fn cost(&self, model: &str, usage: &Usage) -> Option<Cost> {

@@ -131,11 +131,6 @@ pub struct ProviderSettings {
     /// fails with `StreamCut` (the response had begun); a stall before the response head
     /// is bounded by `request_timeout` and fails with `Network`.
     pub idle_timeout: Duration,
-    /// Thinking budget for requests that do not set one ([`ModelRequest::thinking_budget`]
-    /// wins); `None` leaves thinking to the provider's default.
-    ///
-    /// [`ModelRequest::thinking_budget`]: cuervo_domain::ModelRequest::thinking_budget
-    pub thinking_budget: Option<u32>,
     /// Mark the stable prefix of each request for the provider's prompt cache (Anthropic's
     /// `cache_control`; OpenAI, DeepSeek and Gemini cache automatically).
     pub prompt_caching: bool,
@@ -167,7 +162,6 @@ impl ProviderSettings {
             retry: RetryPolicy::default(),
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
-            thinking_budget: None,
             prompt_caching: true,
             embedding_model: None,
             context_window: None,
@@ -236,7 +230,6 @@ impl fmt::Debug for ProviderSettings {
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
             .field("idle_timeout", &self.idle_timeout)
-            .field("thinking_budget", &self.thinking_budget)
             .field("prompt_caching", &self.prompt_caching)
             .field("embedding_model", &self.embedding_model)
             .field("context_window", &self.context_window)

@@ -88,7 +88,6 @@ pub struct OllamaProvider {
 
 struct Inner {
     transport: Transport,
-    thinking_budget: Option<u32>,
     embedding_model: String,
     local: bool,
     models: Mutex<HashMap<String, ModelInfo>>,
@@ -98,7 +97,6 @@ impl OllamaProvider {
     /// Validates `settings` and builds the HTTP client. Ollama needs no key; one that is
     /// configured (a remote server behind a proxy) goes out as a bearer token.
     pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
-        let thinking_budget = settings.thinking_budget;
         let embedding_model = settings
             .embedding_model
             .clone()
@@ -107,7 +105,6 @@ impl OllamaProvider {
         Ok(Self {
             inner: Arc::new(Inner {
                 transport: Transport::new(settings, false)?,
-                thinking_budget,
                 embedding_model,
                 local,
                 models: Mutex::new(HashMap::new()),
@@ -201,7 +198,7 @@ impl Inner {
         let limit = self.transport.context_limit();
         let capabilities = info.capabilities(limit);
         let known = info.capabilities.is_some().then_some(&capabilities);
-        let request = prepare::prepare_with(request, self.thinking_budget, known);
+        let request = prepare::prepare_with(request, known);
         self.transport.post(
             self.url("chat"),
             Ok(headers),

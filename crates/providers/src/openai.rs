@@ -70,7 +70,6 @@ pub struct OpenAiProvider {
     /// OpenAI itself wants `max_completion_tokens` (its reasoning models reject
     /// `max_tokens`); compatible servers only know `max_tokens`.
     completion_tokens_field: bool,
-    thinking_budget: Option<u32>,
 }
 
 impl OpenAiProvider {
@@ -78,7 +77,6 @@ impl OpenAiProvider {
     pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
         Ok(Self {
             completion_tokens_field: settings.base_url.contains("api.openai.com"),
-            thinking_budget: settings.thinking_budget,
             endpoint: OpenAiEndpoint::new(settings)?,
         })
     }
@@ -98,7 +96,7 @@ impl ModelProvider for OpenAiProvider {
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
         // Chat Completions has no thinking budget to send (reasoning models think anyway);
         // preparing still replaces images for models known to be blind.
-        let request = prepare::prepare(request, self.thinking_budget);
+        let request = prepare::prepare(request);
         let transport = &self.endpoint.transport;
         transport.post(
             transport.url("chat/completions"),

@@ -9,11 +9,11 @@ use cuervo_domain::{Capabilities, ContentBlock, ModelRequest};
 
 use crate::catalog;
 
-/// Resolves the thinking budget (the request's, else the provider's default) and applies
-/// what the catalog knows about `request.model`.
-pub(crate) fn prepare(request: ModelRequest, default_budget: Option<u32>) -> ModelRequest {
+/// Applies what the catalog knows about `request.model`. The thinking budget is the
+/// request's own: its owner is the caller (the agent's configuration), not the adapter.
+pub(crate) fn prepare(request: ModelRequest) -> ModelRequest {
     let known = catalog::lookup(&request.model);
-    prepare_with(request, default_budget, known.as_ref())
+    prepare_with(request, known.as_ref())
 }
 
 /// The output tokens a request allows: `max_tokens` for the answer plus the thinking
@@ -35,10 +35,8 @@ pub(crate) fn estimate(request: &ModelRequest) -> Option<cuervo_domain::Cost> {
 /// [`prepare`] with capabilities from elsewhere (Ollama learns them from the server).
 pub(crate) fn prepare_with(
     mut request: ModelRequest,
-    default_budget: Option<u32>,
     known: Option<&Capabilities>,
 ) -> ModelRequest {
-    request.thinking_budget = request.thinking_budget.or(default_budget);
     let Some(capabilities) = known else {
         return request;
     };
@@ -90,19 +88,19 @@ mod tests {
 
     #[test]
     fn known_blind_models_get_a_note_instead_of_the_image() {
-        let prepared = prepare(request("deepseek-chat", None), None);
+        let prepared = prepare(request("deepseek-chat", None));
         assert_eq!(
             prepared.messages[0].content[1],
             ContentBlock::Text {
                 text: "[image omitted: deepseek-chat does not accept images]".into()
             }
         );
-        let seeing = prepare(request("claude-sonnet-4-5", None), None);
+        let seeing = prepare(request("claude-sonnet-4-5", None));
         assert!(matches!(
             seeing.messages[0].content[1],
             ContentBlock::Image { .. }
         ));
-        let unknown = prepare(request("llava:13b", None), None);
+        let unknown = prepare(request("llava:13b", None));
         assert!(matches!(
             unknown.messages[0].content[1],
             ContentBlock::Image { .. }
@@ -110,21 +108,21 @@ mod tests {
     }
 
     #[test]
-    fn the_budget_comes_from_the_request_else_the_provider_and_only_for_thinkers() {
+    fn the_budget_is_the_requests_and_only_for_thinkers() {
         assert_eq!(
-            prepare(request("claude-sonnet-4-5", Some(2_000)), Some(8_000)).thinking_budget,
+            prepare(request("claude-sonnet-4-5", Some(2_000))).thinking_budget,
             Some(2_000)
         );
         assert_eq!(
-            prepare(request("claude-sonnet-4-5", None), Some(8_000)).thinking_budget,
-            Some(8_000)
-        );
-        assert_eq!(
-            prepare(request("gpt-4.1", Some(2_000)), None).thinking_budget,
+            prepare(request("claude-sonnet-4-5", None)).thinking_budget,
             None
         );
         assert_eq!(
-            prepare(request("my-local-model", Some(2_000)), None).thinking_budget,
+            prepare(request("gpt-4.1", Some(2_000))).thinking_budget,
+            None
+        );
+        assert_eq!(
+            prepare(request("my-local-model", Some(2_000))).thinking_budget,
             Some(2_000)
         );
     }

@@ -26,7 +26,6 @@ pub const INCLUDE_ENCRYPTED_REASONING: &str = "reasoning.encrypted_content";
 /// [`ModelProvider`] for the OpenAI Responses API.
 pub struct ResponsesProvider {
     endpoint: OpenAiEndpoint,
-    thinking_budget: Option<u32>,
 }
 
 impl ResponsesProvider {
@@ -34,7 +33,6 @@ impl ResponsesProvider {
     /// required when `api_key_env` names where it should come from.
     pub fn new(settings: ProviderSettings) -> crate::Result<Self> {
         Ok(Self {
-            thinking_budget: settings.thinking_budget,
             endpoint: OpenAiEndpoint::new(settings)?,
         })
     }
@@ -52,7 +50,7 @@ impl ModelProvider for ResponsesProvider {
     }
 
     fn invoke(&self, request: ModelRequest) -> ChunkStream {
-        let request = prepare::prepare(request, self.thinking_budget);
+        let request = prepare::prepare(request);
         let reasoning = is_reasoning_model(&request.model);
         let transport = &self.endpoint.transport;
         transport.post(
@@ -78,7 +76,7 @@ impl ModelProvider for ResponsesProvider {
     }
 
     fn estimate_cost(&self, request: &ModelRequest) -> Option<Cost> {
-        prepare::estimate(&prepare::prepare(request.clone(), self.thinking_budget))
+        prepare::estimate(&prepare::prepare(request.clone()))
     }
 
     fn cost(&self, model: &str, usage: &Usage) -> Option<Cost> {

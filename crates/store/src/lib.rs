@@ -24,7 +24,9 @@ pub use db::Db;
 pub use error::{Error, Result};
 pub use registry::RegisteredModel;
 pub use secrets::{Credentials, KeyLocation, Saved};
-pub use sessions::{CostTotal, SessionInfo, SqliteSessionRepository, StoredMessage, scrub_secrets};
+pub use sessions::{
+    CostTotal, SessionInfo, SqliteSessionRepository, StoredMessage, new_session_id, scrub_secrets,
+};
 
 /// A text filter applied before anything is stored: PII and secret redaction for the audit
 /// log, known-key scrubbing for messages.

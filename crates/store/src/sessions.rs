@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use cuervo_domain::{
     BoxFuture, ContentBlock, Cost, Message, MessageRecord, RepositoryError, Role, SessionId,
-    SessionRepository, Usage,
+    SessionMeta, SessionRepository, SessionSummary, StoredSession, Usage,
 };
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde_json::Value;
@@ -404,22 +404,98 @@ impl SqliteSessionRepository {
     }
 }
 
+impl SqliteSessionRepository {
+    /// Runs a database call on a blocking thread, so the async loop never waits on disk.
+    fn blocking<'a, T: Send + 'static>(
+        &'a self,
+        call: impl FnOnce(&Self) -> Result<T> + Send + 'static,
+    ) -> BoxFuture<'a, Result<T, RepositoryError>> {
+        let this = self.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || call(&this))
+                .await
+                .map_err(|e| RepositoryError(format!("the storage thread failed: {e}")))?
+                .map_err(|e| RepositoryError(e.to_string()))
+        })
+    }
+}
+
+/// A random id for a new session: 16 hex digits.
+pub fn new_session_id() -> SessionId {
+    SessionId(format!("{:016x}", rand::random::<u64>()))
+}
+
 impl SessionRepository for SqliteSessionRepository {
     fn append<'a>(
         &'a self,
         session: &'a SessionId,
         record: MessageRecord,
     ) -> BoxFuture<'a, Result<(), RepositoryError>> {
-        let this = self.clone();
         let session = session.clone();
-        Box::pin(async move {
-            let stored = tokio::task::spawn_blocking(move || this.store(&session, &record))
-                .await
-                .map_err(|e| RepositoryError(format!("the storage thread failed: {e}")))?;
-            stored
-                .map(|_| ())
-                .map_err(|e| RepositoryError(e.to_string()))
+        self.blocking(move |this| this.store(&session, &record).map(|_| ()))
+    }
+
+    fn create<'a>(
+        &'a self,
+        meta: &'a SessionMeta,
+    ) -> BoxFuture<'a, Result<SessionId, RepositoryError>> {
+        let metadata = serde_json::json!({
+            "provider": meta.provider,
+            "model": meta.model,
+            "cuervo": env!("CARGO_PKG_VERSION"),
+        });
+        self.blocking(move |this| {
+            let id = new_session_id();
+            this.db.create_session(&id, &this.project_path, &metadata)?;
+            Ok(id)
         })
+    }
+
+    fn load<'a>(
+        &'a self,
+        session: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, RepositoryError>> {
+        let id = session.clone();
+        self.blocking(move |this| {
+            let Some(info) = this.db.session(&id)? else {
+                return Ok(None);
+            };
+            let messages = this
+                .db
+                .messages(&id)?
+                .into_iter()
+                .map(|m| m.record.message)
+                .collect();
+            Ok(Some(StoredSession {
+                id,
+                project_path: info.project_path,
+                messages,
+            }))
+        })
+    }
+
+    fn list(&self, limit: usize) -> BoxFuture<'_, Result<Vec<SessionSummary>, RepositoryError>> {
+        self.blocking(move |this| {
+            Ok(this
+                .db
+                .sessions(Some(&this.project_path), limit)?
+                .into_iter()
+                .map(|info| SessionSummary {
+                    id: SessionId(info.id),
+                    title: info.title,
+                    updated_at: info.updated_at,
+                    message_count: info.message_count,
+                })
+                .collect())
+        })
+    }
+
+    fn resolve<'a>(
+        &'a self,
+        id_or_prefix: &'a str,
+    ) -> BoxFuture<'a, Result<SessionId, RepositoryError>> {
+        let needle = id_or_prefix.to_owned();
+        self.blocking(move |this| this.db.resolve_session(&needle))
     }
 }
 

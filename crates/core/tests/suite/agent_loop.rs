@@ -573,25 +573,9 @@ async fn encrypted_reasoning_closes_its_thinking_block_or_stands_alone() {
     );
 }
 
-#[derive(Default)]
-struct MemoryRepository {
-    records: std::sync::Mutex<Vec<cuervo_domain::MessageRecord>>,
-}
-
-impl cuervo_domain::SessionRepository for MemoryRepository {
-    fn append<'a>(
-        &'a self,
-        _session: &'a SessionId,
-        record: cuervo_domain::MessageRecord,
-    ) -> cuervo_domain::BoxFuture<'a, Result<(), cuervo_domain::RepositoryError>> {
-        self.records.lock().unwrap().push(record);
-        Box::pin(async { Ok(()) })
-    }
-}
-
 #[tokio::test]
 async fn every_message_is_stored_as_it_joins_the_session() {
-    let repository = Arc::new(MemoryRepository::default());
+    let repository = Arc::new(super::fakes::MemoryRepository::default());
     let read = Arc::new(FakeTool::new("read", PermissionLevel::ReadOnly));
     let provider = ScriptedProvider::new(vec![
         tool_turn(&[("c1", "read", json!({}))]),
@@ -612,7 +596,7 @@ async fn every_message_is_stored_as_it_joins_the_session() {
         .run(&mut session, "go", &tx, &CancellationToken::new())
         .await
         .unwrap();
-    let records = repository.records.lock().unwrap().clone();
+    let records = repository.records(&session.id);
     let stored: Vec<_> = records.iter().map(|r| r.message.clone()).collect();
     assert_eq!(
         stored, session.messages,
@@ -626,7 +610,7 @@ async fn every_message_is_stored_as_it_joins_the_session() {
 
 #[tokio::test]
 async fn the_users_message_is_stored_before_the_provider_fails() {
-    let repository = Arc::new(MemoryRepository::default());
+    let repository = Arc::new(super::fakes::MemoryRepository::default());
     let failing = Scripted {
         chunks: vec![Err(ModelError::new(
             "scripted",
@@ -652,7 +636,7 @@ async fn the_users_message_is_stored_before_the_provider_fails() {
             .await
             .is_err()
     );
-    let records = repository.records.lock().unwrap();
+    let records = repository.records(&session.id);
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].message.text(), "keep me");
 }

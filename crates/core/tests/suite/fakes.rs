@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cuervo_domain::{
-    BoxFuture, Capabilities, ChunkStream, Cost, ModelChunk, ModelError, ModelProvider,
-    ModelRequest, PermissionLevel, StopReason, Tool, ToolAction, ToolCall, ToolContext, ToolError,
-    ToolOutput, Usage,
+    BoxFuture, Capabilities, ChunkStream, Cost, Message, MessageRecord, ModelChunk, ModelError,
+    ModelProvider, ModelRequest, PermissionLevel, RepositoryError, SessionId, SessionMeta,
+    SessionRepository, SessionSummary, StopReason, StoredSession, Tool, ToolAction, ToolCall,
+    ToolContext, ToolError, ToolOutput, Usage,
 };
 use serde_json::{Value, json};
 
@@ -74,13 +75,24 @@ pub fn tool_turn(calls: &[(&str, &str, Value)]) -> Scripted {
 pub struct ScriptedProvider {
     turns: Mutex<VecDeque<Scripted>>,
     pub requests: Mutex<Vec<ModelRequest>>,
+    /// Micro-dollars per output token, by model; a model not listed has no known price.
+    prices: Vec<(String, u64)>,
 }
 
 impl ScriptedProvider {
     pub fn new(turns: Vec<Scripted>) -> Arc<Self> {
         Arc::new(Self {
             turns: Mutex::new(turns.into()),
-            requests: Mutex::default(),
+            ..Self::default()
+        })
+    }
+
+    /// A provider that prices `model`'s output tokens at `micro_usd` each.
+    pub fn priced(turns: Vec<Scripted>, prices: &[(&str, u64)]) -> Arc<Self> {
+        Arc::new(Self {
+            turns: Mutex::new(turns.into()),
+            prices: prices.iter().map(|(m, p)| ((*m).to_owned(), *p)).collect(),
+            ..Self::default()
         })
     }
 
@@ -120,6 +132,132 @@ impl ModelProvider for ScriptedProvider {
 
     fn estimate_cost(&self, _request: &ModelRequest) -> Option<Cost> {
         None
+    }
+
+    fn cost(&self, model: &str, usage: &Usage) -> Option<Cost> {
+        let rate = self.prices.iter().find(|(m, _)| m == model)?.1;
+        Some(Cost {
+            micro_usd: usage.output_tokens * rate,
+        })
+    }
+}
+
+/// Sessions kept in memory, for one project (`/project`).
+#[derive(Default)]
+pub struct MemoryRepository {
+    sessions: Mutex<Vec<(SessionId, String, Vec<MessageRecord>)>>,
+    next: Mutex<u32>,
+}
+
+impl MemoryRepository {
+    /// Every record stored for `session`, in order.
+    pub fn records(&self, session: &SessionId) -> Vec<MessageRecord> {
+        let sessions = self.sessions.lock().unwrap();
+        sessions
+            .iter()
+            .find(|(id, _, _)| id == session)
+            .map(|(_, _, records)| records.clone())
+            .unwrap_or_default()
+    }
+
+    /// Adds a stored session, as an earlier run would have left it.
+    pub fn insert(&self, id: &str, project: &str, messages: Vec<Message>) {
+        let records = messages
+            .into_iter()
+            .map(|message| MessageRecord {
+                message,
+                model: None,
+                usage: None,
+                cost: None,
+            })
+            .collect();
+        self.sessions
+            .lock()
+            .unwrap()
+            .push((SessionId(id.into()), project.into(), records));
+    }
+}
+
+impl SessionRepository for MemoryRepository {
+    fn append<'a>(
+        &'a self,
+        session: &'a SessionId,
+        record: MessageRecord,
+    ) -> BoxFuture<'a, Result<(), RepositoryError>> {
+        let mut sessions = self.sessions.lock().unwrap();
+        match sessions.iter_mut().find(|(id, _, _)| id == session) {
+            Some((_, _, records)) => records.push(record),
+            None => sessions.push((session.clone(), "/project".into(), vec![record])),
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn create<'a>(
+        &'a self,
+        _meta: &'a SessionMeta,
+    ) -> BoxFuture<'a, Result<SessionId, RepositoryError>> {
+        let mut next = self.next.lock().unwrap();
+        *next += 1;
+        let id = SessionId(format!("s{next}"));
+        self.sessions
+            .lock()
+            .unwrap()
+            .push((id.clone(), "/project".into(), Vec::new()));
+        Box::pin(async move { Ok(id) })
+    }
+
+    fn load<'a>(
+        &'a self,
+        session: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, RepositoryError>> {
+        let sessions = self.sessions.lock().unwrap();
+        let found =
+            sessions
+                .iter()
+                .find(|(id, _, _)| id == session)
+                .map(|(id, project, records)| StoredSession {
+                    id: id.clone(),
+                    project_path: project.clone(),
+                    messages: records.iter().map(|r| r.message.clone()).collect(),
+                });
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn list(&self, limit: usize) -> BoxFuture<'_, Result<Vec<SessionSummary>, RepositoryError>> {
+        let sessions = self.sessions.lock().unwrap();
+        let list = sessions
+            .iter()
+            .rev()
+            .filter(|(_, project, _)| project == "/project")
+            .take(limit)
+            .map(|(id, _, records)| SessionSummary {
+                id: id.clone(),
+                title: None,
+                updated_at: String::new(),
+                message_count: records.len() as u64,
+            })
+            .collect();
+        Box::pin(async move { Ok(list) })
+    }
+
+    fn resolve<'a>(
+        &'a self,
+        id_or_prefix: &'a str,
+    ) -> BoxFuture<'a, Result<SessionId, RepositoryError>> {
+        let sessions = self.sessions.lock().unwrap();
+        let matches: Vec<SessionId> = sessions
+            .iter()
+            .filter(|(id, _, _)| id.0.starts_with(id_or_prefix))
+            .map(|(id, _, _)| id.clone())
+            .collect();
+        let result = match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(RepositoryError(format!(
+                "no session matches `{id_or_prefix}`"
+            ))),
+            _ => Err(RepositoryError(format!("`{id_or_prefix}` is ambiguous"))),
+        };
+        Box::pin(async move { result })
     }
 }
 

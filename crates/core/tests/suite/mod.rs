@@ -1,2 +1,3 @@
 mod agent_loop;
+mod conversation;
 mod fakes;
