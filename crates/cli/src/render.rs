@@ -4,9 +4,17 @@ use std::io::Write;
 
 use cuervo_domain::{AgentEvent, Cost, StopCause, Usage};
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::args::OutputFormat;
+use cuervo_tui::format::truncate;
+pub use cuervo_tui::format::{call_summary, diff_counts, format_cost, thousands};
+
+/// How `cuervo -p` writes its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    StreamJson,
+}
 
 /// The final object of `--output-format json` (and of a failed stream-json run).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,8 +124,8 @@ impl<O: Write, E: Write> Renderer<O, E> {
         self.break_line()?;
         let note = match summary.cause.as_str() {
             "max_turns" => Some(format!(
-                "stopped after {} model calls (max_turns); the task may be unfinished. Raise it with --max-turns.",
-                summary.num_turns
+                "stopped after {} (max_turns); the task may be unfinished. Raise it with --max-turns.",
+                plural(summary.num_turns, "model call")
             )),
             "token_budget" => {
                 Some("stopped: the token budget is spent (token_budget in the config).".into())
@@ -128,77 +136,22 @@ impl<O: Write, E: Write> Renderer<O, E> {
         if let Some(note) = note {
             writeln!(self.err, "{note}")?;
         }
-        writeln!(
-            self.err,
-            "{}",
-            usage_line(&summary.usage, summary.cost_usd.map(usd_to_cost))
-        )?;
+        // A run that never reached the model (no key, a refused request) used nothing:
+        // after its error, a `tokens: 0 in` line says nothing.
+        if summary.usage.total() > 0 {
+            writeln!(
+                self.err,
+                "{}",
+                usage_line(&summary.usage, summary.cost_usd.map(usd_to_cost))
+            )?;
+        }
         Ok(())
     }
-}
-
-/// `read src/lib.rs`, `bash: cargo test`: the one thing a call is about.
-pub fn call_summary(tool: &str, input: &Value) -> String {
-    let field = |k: &str| input.get(k).and_then(Value::as_str);
-    let subject = field("command")
-        .or_else(|| field("path"))
-        .or_else(|| field("pattern"))
-        .unwrap_or("");
-    if subject.is_empty() {
-        tool.to_owned()
-    } else {
-        format!(
-            "{tool} {}",
-            truncate(subject.lines().next().unwrap_or(""), 120)
-        )
-    }
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
-}
-
-/// Lines a unified diff adds and removes (headers not counted).
-pub fn diff_counts(diff: &str) -> (usize, usize) {
-    diff.lines().fold((0, 0), |(a, r), line| {
-        if line.starts_with('+') && !line.starts_with("+++") {
-            (a + 1, r)
-        } else if line.starts_with('-') && !line.starts_with("---") {
-            (a, r + 1)
-        } else {
-            (a, r)
-        }
-    })
 }
 
 fn usd_to_cost(usd: f64) -> Cost {
     Cost {
         micro_usd: (usd * 1_000_000.0).round().max(0.0) as u64,
-    }
-}
-
-/// `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `$0.0042` below a dollar, `$12.34` above; `unknown` without a price.
-pub fn format_cost(cost: Option<Cost>) -> String {
-    match cost {
-        None => "unknown".into(),
-        Some(c) if c.micro_usd < 1_000_000 => format!("${:.4}", c.usd()),
-        Some(c) => format!("${:.2}", c.usd()),
     }
 }
 
@@ -216,6 +169,16 @@ pub fn farewell(usage: &Usage, cost: Option<Cost>, session_id: &dyn std::fmt::Di
         err,
         "Session {session_id}: continue it with `cuervo --resume {session_id}`."
     );
+}
+
+/// `1 message`, `2 messages`: a count with its noun agreeing.
+pub fn plural(count: impl Into<u64>, noun: &str) -> String {
+    let count = count.into();
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 pub fn usage_line(usage: &Usage, cost: Option<Cost>) -> String {
@@ -248,7 +211,7 @@ pub fn cause_name(cause: StopCause) -> &'static str {
 mod tests {
     use super::*;
     use cuervo_domain::ToolCall;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn render(format: OutputFormat, events: &[AgentEvent]) -> (String, String) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -320,18 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn costs_and_token_counts_read_well() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(format_cost(None), "unknown");
-        assert_eq!(format_cost(Some(Cost { micro_usd: 4_200 })), "$0.0042");
-        assert_eq!(
-            format_cost(Some(Cost {
-                micro_usd: 12_345_678
-            })),
-            "$12.35"
-        );
+    fn usage_lines_and_unknown_costs_read_well() {
         let usage = Usage {
             input_tokens: 10,
             output_tokens: 2,

@@ -1,9 +1,9 @@
-//! The interactive session: one loop that reacts to keys, agent events, approval requests
-//! and the end of a turn, and draws a frame after each burst of them.
+//! The interactive session: one loop that reacts to keys, the conversation's events and
+//! signals, and draws a frame after each burst of them.
 //!
-//! The turn runs as its own task that owns the session while it runs and hands it back
-//! when done, so the UI keeps reading keys (type-ahead is never lost, Esc interrupts)
-//! while the model streams or a tool runs.
+//! The conversation (`cuervo_core::Conversation`) runs the turns; this loop only renders
+//! what it reports and submits what the user asks, so keys are read while the model
+//! streams or a tool runs (type-ahead is never lost, Esc interrupts).
 
 use std::collections::{HashSet, VecDeque};
 use std::io::Stdout;
@@ -14,17 +14,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use cuervo_core::{Agent, AgentError, CancellationToken, Compaction, RunOutcome};
+use cuervo_core::{AgentError, Approvals, ConversationEvent, Op, OpSender, RunOutcome, Snapshot};
 use cuervo_domain::{
-    AgentEvent, Approval, ContentBlock, Cost, Message, MessageRecord, ModelError, PermissionMode,
-    Session, SessionId, SessionRepository, StopCause,
+    AgentEvent, Approval, ApprovalRequest, ContentBlock, Message, ModelError, PermissionMode,
+    SessionId, SessionRepository, SessionSummary, Spend, StopCause,
 };
-use cuervo_store::{Db, SqliteSessionRepository};
 use futures::StreamExt;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
-use super::approve::{self, Ask, Choice, Dialog, TuiApprover};
+use super::approve::{self, Ask, Choice, Dialog};
 use super::commands::{self, Builtin, Kind, Registry};
 use super::context;
 use super::input::{InputEvent, PromptInput};
@@ -35,10 +33,11 @@ use super::screen::{Cursor, Screen};
 use super::style::{Color, Line, Style};
 use super::terminal::TerminalGuard;
 use super::view::{self, Status};
-use crate::args::Cli;
 use crate::config::{Config, ConfigPaths};
+use crate::conversation::Opened;
 use crate::headless::model_error_hint;
-use crate::render::usage_line;
+use crate::options::RunOptions;
+use crate::render::{plural, usage_line};
 use crate::setup::{self, Env, Project, state};
 use crate::signals::{Signal, Signals};
 
@@ -49,19 +48,13 @@ const EXIT_WINDOW: Duration = Duration::from_secs(2);
 /// Rows of the streaming answer's unfinished part shown in the live area.
 const PENDING_ROWS: usize = 12;
 
-/// What a background task (a turn or a compaction) hands back with the session.
-enum Done {
-    Run(std::result::Result<RunOutcome, AgentError>),
-    Compact {
-        result: std::result::Result<Compaction, ModelError>,
-    },
-}
-
-/// The task running now and what the UI shows about it.
+/// The turn or compaction running now, as the UI shows it.
 struct Task {
-    handle: JoinHandle<(Session, Done)>,
-    cancel: CancellationToken,
     started: Instant,
+    /// Time spent waiting for the user's answer to a permission question, which the
+    /// spinner does not count as working.
+    waited: Duration,
+    waiting_since: Option<Instant>,
     label: &'static str,
     markdown: MarkdownStream,
     thinking: Option<(String, Instant)>,
@@ -69,6 +62,27 @@ struct Task {
     streamed: usize,
     /// Output tokens reported by finished model calls of this task.
     tokens: u64,
+}
+
+impl Task {
+    /// How long the task has worked: its age less the time it waited for the user.
+    fn working(&self, now: Instant) -> Duration {
+        let waiting = self
+            .waiting_since
+            .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+        now.saturating_duration_since(self.started)
+            .saturating_sub(self.waited + waiting)
+    }
+
+    fn wait(&mut self, now: Instant) {
+        self.waiting_since.get_or_insert(now);
+    }
+
+    fn resume(&mut self, now: Instant) {
+        if let Some(since) = self.waiting_since.take() {
+            self.waited += now.saturating_duration_since(since);
+        }
+    }
 }
 
 /// What takes the place of the input box.
@@ -79,25 +93,27 @@ enum Overlay {
     Resume(Picker<String>),
 }
 
+/// What asked for the conversation's snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Describe {
+    Cost,
+    Context,
+    Permissions,
+}
+
 struct App<'a> {
-    cli: &'a Cli,
     config: &'a Config,
     project: &'a Project,
     env: &'a Env,
     screen: Screen<Stdout>,
     input: PromptInput,
     registry: Registry,
-    agent: Arc<Agent>,
-    approver: Arc<TuiApprover>,
+    ops: OpSender,
+    repository: Arc<dyn SessionRepository>,
     provider: String,
     model: String,
-    db: Arc<Db>,
-    repository: Arc<SqliteSessionRepository>,
-    audit: state::AuditRecorder,
-    events_tx: mpsc::UnboundedSender<AgentEvent>,
+    mode: PermissionMode,
     session_id: SessionId,
-    /// `None` while a task owns it.
-    session: Option<Session>,
     task: Option<Task>,
     queued: VecDeque<String>,
     overlay: Overlay,
@@ -111,58 +127,48 @@ struct App<'a> {
     last_output: Option<String>,
     context_used: Option<u64>,
     window: u64,
-    cost: CostSum,
+    /// What the conversation has used and cost, call by call.
+    spend: Spend,
+    /// Commands waiting for the conversation's snapshot.
+    describing: VecDeque<Describe>,
     exit_armed: Option<Instant>,
     quit: bool,
     /// Images from `--image`, sent with the first prompt.
     images: Vec<ContentBlock>,
-    /// Context windows learned from the provider (Ollama reads the model's metadata).
-    windows_tx: mpsc::UnboundedSender<(String, u64)>,
+    /// Sessions listed in the background for the resume picker.
+    sessions_tx: mpsc::UnboundedSender<Vec<SessionSummary>>,
 }
 
-/// Cost across the session's models; unknown prices are counted, not guessed.
-#[derive(Debug, Default, Clone, Copy)]
-struct CostSum {
-    known: u64,
-    unpriced_calls: u64,
-}
-
-impl CostSum {
-    fn shown(&self) -> Option<Cost> {
-        (self.unpriced_calls == 0).then_some(Cost {
-            micro_usd: self.known,
-        })
-    }
-}
-
-pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
+pub async fn run(
+    options: &RunOptions,
+    config: &Config,
+    project: &Project,
+    env: &Arc<Env>,
+) -> Result<ExitCode> {
     // Caught from the start, so a signal never leaves the terminal in raw mode. Raw mode
     // turns Ctrl-C into a key; these are the signals sent from outside.
     let mut signals = Signals::install()?;
     // A bad image path fails before the session starts, as in headless runs.
-    let images = cli
+    let env_fn: &Env = &**env;
+    let images = options
         .images
         .iter()
         .map(|path| crate::attach::image_block(path))
         .collect::<Result<Vec<_>>>()?;
-    let (approver, mut approvals) = TuiApprover::new();
-    let approver = Arc::new(approver);
-    let setup::PreparedRun {
-        assembled,
-        state: run_state,
+    let Opened {
+        mut conversation,
+        started,
+        audit,
         repository,
-    } = setup::prepare_run(config, cli, project, approver.clone(), env)?;
-    let agent = Arc::new(assembled.agent);
-    let mut session = Session::new(run_state.session.id.clone());
-    session.messages = run_state.session.messages;
+    } = crate::conversation::open(options, config, project, env, Approvals::Ask).await?;
     let project_commands = project.root.join(".cuervo").join("commands");
-    let user_commands = state::config_dir(env).map(|d| d.join("commands"));
+    let user_commands = state::config_dir(env_fn).map(|d| d.join("commands"));
     let (registry, notes) = Registry::load(&project_commands, user_commands.as_deref());
-    let history = state_dir(env).map(|d| d.join("history.jsonl"));
+    let history = state_dir(env_fn).map(|d| d.join("history.jsonl"));
     let mut input = PromptInput::new(project.root.clone(), history);
     input.set_commands(registry.completions());
 
-    let log_path = state_dir(env).map(|d| d.join("cuervo.log"));
+    let log_path = state_dir(env_fn).map(|d| d.join("cuervo.log"));
     crate::log::redirect(Some(log_file(log_path.as_deref())));
     let guard = TerminalGuard::enter()?;
     // A pseudo-terminal nobody sized reports 0×0; draw for a classic 80×24 then.
@@ -171,30 +177,20 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         .filter(|(w, h)| *w > 0 && *h > 0)
         .unwrap_or((80, 24));
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let (windows_tx, mut windows_rx) = mpsc::unbounded_channel();
-    let window = agent
-        .provider()
-        .capabilities(&assembled.model)
-        .context_window;
+    let (sessions_tx, mut sessions_rx) = mpsc::unbounded_channel();
     let mut app = App {
-        cli,
         config,
         project,
-        env,
+        env: env_fn,
         screen: Screen::new(std::io::stdout(), width, height, color),
         input,
         registry,
-        agent,
-        approver,
-        provider: assembled.provider,
-        model: assembled.model,
-        db: run_state.db,
+        ops: conversation.sender(),
         repository,
-        audit: run_state.audit,
-        events_tx,
-        session_id: session.id.clone(),
-        session: Some(session),
+        provider: started.provider.clone(),
+        model: started.model.clone(),
+        mode: config.permissions.mode,
+        session_id: started.session.clone(),
         task: None,
         queued: VecDeque::new(),
         overlay: Overlay::None,
@@ -203,15 +199,15 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
         previewed: HashSet::new(),
         last_output: None,
         context_used: None,
-        window,
-        cost: CostSum::default(),
+        window: started.context_window,
+        spend: Spend::default(),
+        describing: VecDeque::new(),
         exit_armed: None,
         quit: false,
         images,
-        windows_tx,
+        sessions_tx,
     };
-    app.probe_window();
-    app.welcome(run_state.session.resumed, &notes);
+    app.welcome(&started, &notes);
     app.draw();
 
     let mut ended_by: Option<Signal> = None;
@@ -221,23 +217,21 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
     let mut deadline: Option<tokio::time::Instant> = None;
     while !app.quit {
         let running = app.task.is_some();
-        // Biased: the agent's events are handled before an approval request or the end of
-        // the turn that follows them, so the screen shows things in the order they happened.
-        // Keys are not starved: each pass drains every event already waiting.
+        // Biased: the conversation's events first, in the order they happened. Keys are
+        // not starved: each pass drains every event already waiting.
         tokio::select! {
             biased;
-            Some(event) = events_rx.recv() => {
-                app.on_agent(event);
-                while let Ok(event) = events_rx.try_recv() {
-                    app.on_agent(event);
+            event = conversation.next_event() => match event {
+                Some(event) => {
+                    app.on_event(event);
+                    while let Some(event) = conversation.try_next_event() {
+                        app.on_event(event);
+                    }
                 }
-            }
-            Some(ask) = approvals.recv() => app.on_approval(ask),
-            Some((model, window)) = windows_rx.recv() => {
-                if model == app.model {
-                    app.window = window;
-                }
-            }
+                // The conversation ended on its own (it never does before a shutdown).
+                None => app.quit = true,
+            },
+            Some(sessions) = sessions_rx.recv() => app.resume_picker(sessions),
             signal = signals.recv() => match signal {
                 Signal::Interrupt => app.on_ctrl_c(),
                 // Stop the turn, save, and exit with the signal's status.
@@ -251,17 +245,6 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
                 // The terminal is gone: nothing more can be typed.
                 Some(Err(_)) | None => app.quit = true,
             },
-            done = async {
-                match app.task.as_mut() {
-                    Some(task) => (&mut task.handle).await,
-                    None => std::future::pending().await,
-                }
-            }, if running => {
-                while let Ok(event) = events_rx.try_recv() {
-                    app.on_agent(event);
-                }
-                app.on_done(done).await;
-            }
             _ = tick.tick(), if running || app.exit_armed.is_some() || app.indexing() => {
                 app.input.tick();
                 if app.exit_armed.is_some_and(|t| t.elapsed() > EXIT_WINDOW) {
@@ -279,23 +262,19 @@ pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Re
             deadline = Some(tokio::time::Instant::from_std(last_frame + FRAME));
         }
     }
-    // A question nobody will answer now is answered "no", so the turn can end.
-    drop(approvals);
-    app.shutdown().await;
+    // An open question is answered "no" by dropping its dialog, so the turn can end.
+    app.overlay = Overlay::None;
+    // What streamed so far stays on the screen, as after an interrupt.
+    app.flush_markdown();
+    let finished = std::mem::take(&mut app.finished);
+    let _ = app.screen.draw(&finished, &[], None);
+    let _ = app.screen.clear_live();
     drop(guard);
     crate::log::redirect(None);
-    let App {
-        audit,
-        session,
-        session_id,
-        agent,
-        model,
-        ..
-    } = app;
-    tokio::task::spawn_blocking(move || audit.finish()).await?;
-    let usage = session.map(|s| s.usage).unwrap_or_default();
-    let cost = agent.provider().cost(&model, &usage);
-    crate::render::farewell(&usage, cost, &session_id);
+    let closed = crate::conversation::close(conversation, audit).await?;
+    if let Some((session, spend)) = closed {
+        crate::render::farewell(&spend.usage, spend.exact(), &session);
+    }
     Ok(ended_by.map_or(ExitCode::SUCCESS, |signal| {
         ExitCode::from(signal.exit_code())
     }))
@@ -334,7 +313,7 @@ fn state_dir(env: &Env) -> Option<PathBuf> {
 }
 
 impl App<'_> {
-    fn welcome(&mut self, resumed: bool, notes: &[String]) {
+    fn welcome(&mut self, started: &cuervo_core::Started, notes: &[String]) {
         let mut head = Line::styled("✻ ", Style::fg(Color::Magenta));
         head.push("Cuervo", Style::PLAIN.bold());
         head.push(
@@ -349,11 +328,14 @@ impl App<'_> {
             self.mode(),
             self.project.root.display()
         )));
-        if resumed {
-            let count = self.session.as_ref().map_or(0, |s| s.messages.len());
+        for note in &started.notes {
+            self.finished.extend(view::note(note));
+        }
+        if started.resumed {
             self.finished.extend(view::note(&format!(
-                "Resumed session {} ({count} messages).",
-                self.session_id
+                "Resumed session {} ({}).",
+                self.session_id,
+                plural(started.messages.len() as u64, "message")
             )));
         }
         for note in notes {
@@ -362,25 +344,13 @@ impl App<'_> {
         self.finished.push(Line::empty());
     }
 
-    /// Asks the provider for the model's real context window in the background; the
-    /// static table answers until then.
-    fn probe_window(&self) {
-        let provider = self.agent.provider().clone();
-        let model = self.model.clone();
-        let tx = self.windows_tx.clone();
-        tokio::spawn(async move {
-            let window = provider.probe_capabilities(&model).await.context_window;
-            let _ = tx.send((model, window));
-        });
-    }
-
     /// The `@` menu waits for the file list.
     fn indexing(&self) -> bool {
         self.input.menu().is_some_and(|m| m.loading)
     }
 
     fn mode(&self) -> PermissionMode {
-        self.agent.policy().mode
+        self.mode
     }
 
     // ---- drawing ----
@@ -423,7 +393,7 @@ impl App<'_> {
                 task.label
             };
             rows.push(Line::empty());
-            rows.push(view::spinner(label, task.started.elapsed(), tokens));
+            rows.push(view::spinner(label, task.working(Instant::now()), tokens));
         }
         for queued in &self.queued {
             let first = queued.lines().next().unwrap_or("");
@@ -461,7 +431,7 @@ impl App<'_> {
                 model: &self.model,
                 mode: mode.as_str(),
                 context: self.context_used.map(|used| (used, self.window)),
-                cost: self.cost.shown(),
+                cost: self.spend.exact(),
                 hint,
             },
             width,
@@ -564,8 +534,8 @@ impl App<'_> {
     }
 
     fn interrupt(&mut self) {
-        if let Some(task) = &self.task {
-            task.cancel.cancel();
+        if self.task.is_some() {
+            self.ops.submit(Op::Interrupt);
         }
         // Queued prompts were typed for the turn being stopped; keep them in the input.
         if !self.queued.is_empty() {
@@ -638,30 +608,15 @@ impl App<'_> {
     }
 
     fn start_run(&mut self, message: Message) {
-        let Some(mut session) = self.session.take() else {
-            return;
-        };
-        let agent = self.agent.clone();
-        let tx = self.events_tx.clone();
-        let cancel = CancellationToken::new();
-        let token = cancel.clone();
-        let handle = tokio::spawn(async move {
-            let result = agent.run_message(&mut session, message, &tx, &token).await;
-            (session, Done::Run(result))
-        });
-        self.task = Some(self.new_task(handle, cancel, "Working"));
+        self.ops.submit(Op::UserInput { message });
+        self.task = Some(self.new_task("Working"));
     }
 
-    fn new_task(
-        &self,
-        handle: JoinHandle<(Session, Done)>,
-        cancel: CancellationToken,
-        label: &'static str,
-    ) -> Task {
+    fn new_task(&self, label: &'static str) -> Task {
         Task {
-            handle,
-            cancel,
             started: Instant::now(),
+            waited: Duration::ZERO,
+            waiting_since: None,
             label,
             markdown: MarkdownStream::new(self.screen.width()),
             thinking: None,
@@ -687,15 +642,15 @@ impl App<'_> {
         match action {
             Builtin::Help => self.help(),
             Builtin::Exit => self.quit = true,
-            Builtin::Cost => self.show_cost(),
-            Builtin::Context => self.show_context(),
+            Builtin::Cost => self.describe(Describe::Cost),
+            Builtin::Context => self.describe(Describe::Context),
             Builtin::Permissions => self.permissions(args),
             Builtin::Clear => self.clear(),
             Builtin::Compact => self.compact(args),
             Builtin::Model if !args.is_empty() => self.switch_model(args),
             Builtin::Model => self.model_picker(),
             Builtin::Resume if !args.is_empty() => self.resume(args),
-            Builtin::Resume => self.resume_picker(),
+            Builtin::Resume => self.list_sessions(),
         }
     }
 
@@ -725,64 +680,77 @@ impl App<'_> {
             .extend(markdown::render(&text, self.screen.width()));
     }
 
-    fn show_cost(&mut self) {
-        let Some(session) = &self.session else {
-            return self.finished.extend(view::note(
-                "The cost is shown between turns; the status line has it meanwhile.",
-            ));
-        };
-        let cost = self.cost.shown();
-        let mut lines = view::note(&usage_line(&session.usage, cost));
-        if self.cost.unpriced_calls > 0 {
+    /// Asks the conversation for its snapshot; shown when it arrives.
+    fn describe(&mut self, what: Describe) {
+        if self.task.is_some() {
+            let when = match what {
+                Describe::Cost => {
+                    "The cost is shown between turns; the status line has it meanwhile."
+                }
+                Describe::Context | Describe::Permissions => "This is shown between turns.",
+            };
+            return self.finished.extend(view::note(when));
+        }
+        self.describing.push_back(what);
+        self.ops.submit(Op::Describe);
+    }
+
+    fn described(&mut self, snapshot: &Snapshot) {
+        match self.describing.pop_front() {
+            Some(Describe::Cost) => self.show_cost(snapshot),
+            Some(Describe::Context) => self.show_context(snapshot),
+            Some(Describe::Permissions) => self.show_permissions(snapshot),
+            None => {}
+        }
+    }
+
+    fn show_cost(&mut self, snapshot: &Snapshot) {
+        let spend = &snapshot.spend;
+        let mut lines = view::note(&usage_line(&spend.usage, spend.exact()));
+        if spend.unpriced_calls > 0 {
             lines.extend(view::note(&format!(
-                "{} model calls had no known price; the priced ones cost ${:.4}.",
-                self.cost.unpriced_calls,
-                self.cost.known as f64 / 1e6
+                "{} had no known price; the priced ones cost ${:.4}.",
+                plural(spend.unpriced_calls, "model call"),
+                spend.known.usd()
             )));
         }
         lines.extend(view::note(&format!(
-            "session {} · {} messages",
-            self.session_id,
-            session.messages.len()
+            "session {} · {}",
+            snapshot.session,
+            plural(snapshot.messages.len() as u64, "message")
         )));
         self.finished.extend(lines);
     }
 
-    fn show_context(&mut self) {
-        let Some(session) = &self.session else {
-            return self
-                .finished
-                .extend(view::note("The context is shown between turns."));
-        };
-        let config = self.agent.config();
+    fn show_context(&mut self, snapshot: &Snapshot) {
         let breakdown = context::breakdown(
-            &self.model,
-            config.system_prompt.as_deref(),
-            &self.agent.tool_specs(),
-            &session.messages,
+            &snapshot.model,
+            snapshot.system_prompt.as_deref(),
+            &snapshot.tools,
+            &snapshot.messages,
         );
         self.finished
             .extend(context::render(&breakdown, self.window));
     }
 
     fn permissions(&mut self, args: &str) {
-        if !args.is_empty() {
-            match args.parse::<PermissionMode>() {
-                Ok(mode) => {
-                    let mut policy = self.agent.policy();
-                    policy.mode = mode;
-                    self.agent.set_policy(policy);
-                    self.finished
-                        .extend(view::note(&format!("Permission mode is now {mode}.")));
-                }
-                Err(_) => self.finished.extend(view::error(
-                    &format!("unknown mode `{args}`"),
-                    "modes: plan, ask, auto-edit, full-auto",
-                )),
-            }
-            return;
+        if args.is_empty() {
+            return self.describe(Describe::Permissions);
         }
-        let policy = self.agent.policy();
+        match args.parse::<PermissionMode>() {
+            // Confirmed when the conversation reports the change.
+            Ok(mode) => {
+                self.ops.submit(Op::SetPermissionMode { mode });
+            }
+            Err(_) => self.finished.extend(view::error(
+                &format!("unknown mode `{args}`"),
+                "modes: plan, ask, auto-edit, full-auto",
+            )),
+        }
+    }
+
+    fn show_permissions(&mut self, snapshot: &Snapshot) {
+        let policy = &snapshot.policy;
         let list = |rules: &[cuervo_domain::PermissionRule]| {
             if rules.is_empty() {
                 "(none)".to_owned()
@@ -806,50 +774,33 @@ impl App<'_> {
     }
 
     fn clear(&mut self) {
-        match state::new_session(&self.db, self.project, &self.provider, &self.model) {
-            Ok(id) => {
-                let _ = self.screen.clear_screen();
-                self.session_id = id.clone();
-                self.session = Some(Session::new(id));
-                self.context_used = None;
-                self.last_output = None;
-                self.finished.extend(view::note(&format!(
-                    "New conversation (session {}). The previous one stays in `cuervo sessions list`.",
-                    self.session_id
-                )));
-            }
-            Err(error) => self.finished.extend(view::error(
-                &format!("{error:#}"),
-                "the conversation is unchanged",
-            )),
-        }
+        self.ops.submit(Op::Clear);
     }
 
     fn compact(&mut self, args: &str) {
-        let Some(session) = self.session.take() else {
-            return;
-        };
-        if session.messages.is_empty() {
-            self.finished.extend(view::note("Nothing to compact yet."));
-            self.session = Some(session);
-            return;
-        }
-        let agent = self.agent.clone();
-        let cancel = CancellationToken::new();
-        let token = cancel.clone();
-        let focus = args.to_owned();
-        let handle = tokio::spawn(async move {
-            let result = agent
-                .summarise(&session.messages, Some(&focus), &token)
-                .await;
-            (session, Done::Compact { result })
-        });
-        self.task = Some(self.new_task(handle, cancel, "Compacting"));
+        let focus = (!args.trim().is_empty()).then(|| args.trim().to_owned());
+        self.ops.submit(Op::Compact { focus });
+        self.task = Some(self.new_task("Compacting"));
     }
 
     fn model_picker(&mut self) {
         let mut items: Vec<(String, String, String)> = Vec::new();
+        let installed = installed_local_models();
         for (name, provider) in &self.config.providers {
+            // A local provider offers the models installed on this machine, never a
+            // configured default that is not there (picking it would fail the next prompt).
+            if provider.kind == crate::config::ProviderKind::Local {
+                for model in &installed {
+                    let current = *name == self.provider && *model == self.model;
+                    let detail = if current {
+                        "current".to_owned()
+                    } else {
+                        format!("{name} · on this machine")
+                    };
+                    items.push((model.clone(), detail, format!("{name}/{model}")));
+                }
+                continue;
+            }
             let Some(model) = &provider.model else {
                 continue;
             };
@@ -877,59 +828,40 @@ impl App<'_> {
     }
 
     fn switch_model(&mut self, name: &str) {
-        let mut config = self.config.clone();
-        config.model = Some(name.to_owned());
-        // `provider/model` in the config wins over --provider, so the flags can stay.
-        let assembled = setup::assemble(
-            &config,
-            self.cli,
-            self.project,
-            self.approver.clone(),
-            self.env,
-            crate::clock::today(),
-        );
-        match assembled {
-            Ok(assembled) => {
-                let agent = assembled.agent.with_repository(self.repository.clone());
-                agent.set_policy(self.agent.policy());
-                self.window = agent
-                    .provider()
-                    .capabilities(&assembled.model)
-                    .context_window;
-                self.agent = Arc::new(agent);
-                self.provider = assembled.provider;
-                self.model = assembled.model;
-                self.probe_window();
-                self.finished.extend(view::note(&format!(
-                    "Now using {}/{}; the conversation goes on with it.",
-                    self.provider, self.model
-                )));
-            }
-            Err(error) => self.finished.extend(view::error(
-                &format!("cannot switch to {name}: {error:#}"),
-                "still using the previous model",
-            )),
+        if self.task.is_some() {
+            return self.finished.extend(view::error(
+                &format!("/model {name} waits for the running turn"),
+                "press esc to interrupt it, or switch when it finishes",
+            ));
         }
+        self.ops.submit(Op::SwitchModel {
+            model: name.to_owned(),
+        });
     }
 
-    fn resume_picker(&mut self) {
-        let project = self.project.root.display().to_string();
-        let sessions = match self.db.sessions(Some(&project), 50) {
-            Ok(sessions) => sessions,
-            Err(error) => {
-                return self.finished.extend(view::error(
-                    &error.to_string(),
-                    "try `cuervo sessions list`",
-                ));
+    /// Lists this project's sessions in the background; the picker opens when they
+    /// arrive.
+    fn list_sessions(&self) {
+        let repository = self.repository.clone();
+        let tx = self.sessions_tx.clone();
+        tokio::spawn(async move {
+            match repository.list(50).await {
+                Ok(sessions) => {
+                    let _ = tx.send(sessions);
+                }
+                Err(error) => tracing::warn!(%error, "cannot list the sessions"),
             }
-        };
+        });
+    }
+
+    fn resume_picker(&mut self, sessions: Vec<SessionSummary>) {
         let items: Vec<(String, String, String)> = sessions
             .into_iter()
-            .filter(|s| s.id != self.session_id.0 && s.message_count > 0)
+            .filter(|s| s.id != self.session_id && s.message_count > 0)
             .map(|s| {
                 let title = s.title.clone().unwrap_or_else(|| "(untitled)".into());
-                let detail = format!("{} · {} messages", s.updated_at, s.message_count);
-                (title, detail, s.id)
+                let detail = format!("{} · {}", s.updated_at, plural(s.message_count, "message"));
+                (title, detail, s.id.0)
             })
             .collect();
         if items.is_empty() {
@@ -944,30 +876,9 @@ impl App<'_> {
     }
 
     fn resume(&mut self, id: &str) {
-        let loaded = self
-            .db
-            .resolve_session(id)
-            .map_err(anyhow::Error::from)
-            .and_then(|id| state::load_session(&self.db, id, self.project));
-        match loaded {
-            Ok(run_session) => {
-                let mut session = Session::new(run_session.id.clone());
-                session.messages = run_session.messages;
-                self.finished.extend(view::note(&format!(
-                    "Resumed session {} ({} messages).",
-                    session.id,
-                    session.messages.len()
-                )));
-                self.replay_tail(&session.messages);
-                self.session_id = session.id.clone();
-                self.session = Some(session);
-                self.context_used = None;
-            }
-            Err(error) => self.finished.extend(view::error(
-                &format!("{error:#}"),
-                "`cuervo sessions list` shows the sessions; the current one is unchanged",
-            )),
-        }
+        self.ops.submit(Op::Resume {
+            session: id.to_owned(),
+        });
     }
 
     /// Shows the last exchange of a resumed conversation, so the user sees where it was.
@@ -996,11 +907,23 @@ impl App<'_> {
 
     // ---- the agent's side ----
 
-    fn on_approval(&mut self, ask: Ask) {
-        let dialog = Dialog::new(ask);
+    fn on_approval(&mut self, id: u64, request: ApprovalRequest) {
+        // The dialog answers through a one-shot; its answer (or "no" when it is dropped)
+        // goes back to the conversation as an operation.
+        let (reply, answer) = oneshot::channel();
+        let ops = self.ops.clone();
+        tokio::spawn(async move {
+            let approval = answer.await.unwrap_or(Approval::Deny);
+            ops.submit(Op::Approval { id, approval });
+        });
+        let dialog = Dialog::new(Ask { request, reply });
         self.flush_markdown();
         self.finished.extend(dialog.preview());
         self.previewed.insert(dialog.request.call_id.clone());
+        // The spinner stops counting while the question waits for the user.
+        if let Some(task) = &mut self.task {
+            task.wait(Instant::now());
+        }
         // A second request cannot arrive while one is open: the agent waits for the answer.
         self.overlay = Overlay::Approval(dialog);
     }
@@ -1051,10 +974,12 @@ impl App<'_> {
             },
         };
         dialog.answer(approval);
+        if let Some(task) = &mut self.task {
+            task.resume(Instant::now());
+        }
     }
 
     fn on_agent(&mut self, event: AgentEvent) {
-        self.audit.record(&self.session_id, &event);
         let Some(task) = &mut self.task else { return };
         match &event {
             AgentEvent::TextDelta { text } => {
@@ -1107,10 +1032,6 @@ impl App<'_> {
                 task.tokens += usage.output_tokens;
                 task.streamed = 0;
                 self.context_used = Some(usage.total());
-                match self.agent.provider().cost(&self.model, usage) {
-                    Some(cost) => self.cost.known += cost.micro_usd,
-                    None => self.cost.unpriced_calls += 1,
-                }
             }
             _ => {}
         }
@@ -1125,53 +1046,138 @@ impl App<'_> {
         }
     }
 
-    async fn on_done(
-        &mut self,
-        joined: std::result::Result<(Session, Done), tokio::task::JoinError>,
-    ) {
-        self.flush_markdown();
-        let Some(task) = self.task.take() else { return };
-        let (session, done) = match joined {
-            Ok(pair) => pair,
-            Err(error) => {
-                // The task panicked: the session it held is lost from memory but stored.
-                self.finished.extend(view::error(
-                    &format!("internal error: {error}"),
-                    "the conversation is saved; restart with `cuervo --continue`",
-                ));
-                self.quit = true;
-                return;
+    /// One event of the conversation.
+    fn on_event(&mut self, event: ConversationEvent) {
+        match event {
+            ConversationEvent::Agent(event) => self.on_agent(event),
+            ConversationEvent::ApprovalRequested { id, request } => self.on_approval(id, request),
+            ConversationEvent::Spent { spend } => self.spend = spend,
+            ConversationEvent::TurnEnded { result } => self.turn_ended(result),
+            ConversationEvent::Compacted {
+                summary,
+                replaced,
+                previous,
+                session,
+            } => self.compacted(&summary, replaced, &previous, session),
+            ConversationEvent::CompactFailed { error } => {
+                self.end_task();
+                self.model_error(&error, "the conversation is unchanged");
+                self.next_queued();
             }
-        };
-        self.session = Some(session);
-        match done {
-            Done::Run(Ok(outcome)) => match outcome.cause {
+            ConversationEvent::Cleared { session } => {
+                let _ = self.screen.clear_screen();
+                self.session_id = session;
+                self.context_used = None;
+                self.last_output = None;
+                self.finished.extend(view::note(&format!(
+                    "New conversation (session {}). The previous one stays in `cuervo sessions list`.",
+                    self.session_id
+                )));
+            }
+            ConversationEvent::Resumed {
+                session,
+                messages,
+                notes,
+            } => {
+                for note in &notes {
+                    self.finished.extend(view::note(note));
+                }
+                self.finished.extend(view::note(&format!(
+                    "Resumed session {session} ({}).",
+                    plural(messages.len() as u64, "message")
+                )));
+                self.replay_tail(&messages);
+                self.session_id = session;
+                self.context_used = None;
+            }
+            ConversationEvent::ModelSwitched {
+                provider,
+                model,
+                context_window,
+            } => {
+                self.provider = provider;
+                self.model = model;
+                self.window = context_window;
+                self.finished.extend(view::note(&format!(
+                    "Now using {}/{}; the conversation goes on with it.",
+                    self.provider, self.model
+                )));
+            }
+            ConversationEvent::ContextWindow { model, window } => {
+                if model == self.model {
+                    self.window = window;
+                }
+            }
+            ConversationEvent::PermissionModeChanged { mode } => {
+                self.mode = mode;
+                self.finished
+                    .extend(view::note(&format!("Permission mode is now {mode}.")));
+            }
+            ConversationEvent::Described(snapshot) => self.described(&snapshot),
+            // A dialog answered after an interrupt already withdrew its question.
+            ConversationEvent::Rejected { op: "approval", .. } => {}
+            ConversationEvent::Rejected { op, reason } => {
+                if matches!(op, "prompt" | "compact") {
+                    self.end_task();
+                }
+                if op == "describe" {
+                    self.describing.pop_front();
+                }
+                let next = match op {
+                    "model" => "still using the previous model",
+                    "resume" => "`cuervo sessions list` shows the sessions",
+                    _ => "the conversation is unchanged",
+                };
+                self.finished.extend(view::error(&reason, next));
+            }
+            ConversationEvent::Closed { .. } => self.quit = true,
+        }
+    }
+
+    /// The running task is over: what streamed stays on the screen.
+    fn end_task(&mut self) -> Option<Task> {
+        self.flush_markdown();
+        self.task.take()
+    }
+
+    fn model_error(&mut self, error: &ModelError, then: &str) {
+        let mut next = model_error_hint(error, self.config)
+            .map(|hint| format!("{hint}; "))
+            .unwrap_or_default();
+        next.push_str(then);
+        self.finished.extend(view::error(&error.to_string(), &next));
+    }
+
+    fn turn_ended(&mut self, result: std::result::Result<RunOutcome, AgentError>) {
+        self.end_task();
+        match result {
+            Ok(outcome) => match outcome.cause {
                 StopCause::Cancelled => self.finished.extend(view::error(
                     "Interrupted",
                     "tell Cuervo what to do instead, or send the prompt again",
                 )),
                 StopCause::MaxTurns => self.finished.extend(view::note(&format!(
-                    "Stopped after {} model calls (max_turns); say \"go on\" to continue.",
-                    outcome.turns
+                    "Stopped after {} (max_turns); say \"go on\" to continue.",
+                    plural(outcome.turns, "model call")
                 ))),
                 StopCause::TokenBudget => self
                     .finished
                     .extend(view::note("Stopped: the token budget is spent.")),
                 StopCause::Completed => {}
             },
-            Done::Run(Err(AgentError::Model(error))) => {
-                let mut next = model_error_hint(&error, self.config)
-                    .map(|hint| format!("{hint}; "))
-                    .unwrap_or_default();
-                next.push_str("your message is kept: send another prompt to retry");
-                self.finished.extend(view::error(&error.to_string(), &next));
+            Err(AgentError::Model(error)) => {
+                self.model_error(&error, "your message is kept: send another prompt to retry");
             }
-            Done::Run(Err(other)) => self.finished.extend(view::error(
+            Err(other) => self.finished.extend(view::error(
                 &other.to_string(),
                 "your message is kept: send another prompt to retry",
             )),
-            Done::Compact { result } => self.finish_compact(result, task.started).await,
         }
+        self.next_queued();
+    }
+
+    /// Sends the next prompt typed while the task ran.
+    fn next_queued(&mut self) {
         self.finished.push(Line::empty());
         if !self.quit
             && let Some(next) = self.queued.pop_front()
@@ -1180,86 +1186,41 @@ impl App<'_> {
         }
     }
 
-    async fn finish_compact(
+    fn compacted(
         &mut self,
-        result: std::result::Result<Compaction, ModelError>,
-        started: Instant,
+        summary: &str,
+        replaced: usize,
+        previous: &SessionId,
+        session: SessionId,
     ) {
-        let compaction = match result {
-            Ok(c) => c,
-            Err(error) => {
-                let mut next = model_error_hint(&error, self.config)
-                    .map(|hint| format!("{hint}; "))
-                    .unwrap_or_default();
-                next.push_str("the conversation is unchanged");
-                return self.finished.extend(view::error(&error.to_string(), &next));
-            }
-        };
-        if let Some(cost) = self.agent.provider().cost(&self.model, &compaction.usage) {
-            self.cost.known += cost.micro_usd;
-        }
-        let id = match state::new_session(&self.db, self.project, &self.provider, &self.model) {
-            Ok(id) => id,
-            Err(error) => {
-                return self.finished.extend(view::error(
-                    &format!("{error:#}"),
-                    "the conversation is unchanged",
-                ));
-            }
-        };
-        let mut session = Session::new(id.clone());
-        for (i, message) in cuervo_core::compacted_messages(&compaction.summary)
-            .into_iter()
-            .enumerate()
-        {
-            let record = MessageRecord {
-                message: message.clone(),
-                model: (i == 1).then(|| self.model.clone()),
-                usage: (i == 1).then_some(compaction.usage),
-                cost: None,
-            };
-            if let Err(error) = self.repository.append(&id, record).await {
-                tracing::warn!(%error, "could not store the compacted session");
-            }
-            session.push(message);
-        }
-        session.usage = self.session.as_ref().map(|s| s.usage).unwrap_or_default();
+        let elapsed = self
+            .end_task()
+            .map_or(Duration::ZERO, |task| task.working(Instant::now()));
         self.finished.extend(view::note(&format!(
-            "Compacted {} messages into a summary in {:.1} s; new session {} continues from it \
+            "Compacted {} into a summary in {:.1} s; new session {} continues from it \
              (the full one stays as {}).",
-            compaction.replaced,
-            started.elapsed().as_secs_f64(),
-            id,
-            self.session_id
+            plural(replaced as u64, "message"),
+            elapsed.as_secs_f64(),
+            session,
+            previous
         )));
         self.finished
-            .extend(markdown::render(&compaction.summary, self.screen.width()));
-        self.session_id = id;
-        self.session = Some(session);
+            .extend(markdown::render(summary, self.screen.width()));
+        self.session_id = session;
         self.context_used = None;
+        self.next_queued();
     }
+}
 
-    async fn shutdown(&mut self) {
-        if let Some(task) = &self.task {
-            task.cancel.cancel();
-        }
-        // An open permission prompt is answered "no" (dropping it does), or the turn
-        // would wait for it forever.
-        if matches!(self.overlay, Overlay::Approval(_)) {
-            self.overlay = Overlay::None;
-        }
-        // What streamed so far stays on the screen, as after an interrupt.
-        self.flush_markdown();
-        if let Some(task) = self.task.take()
-            && let Ok((session, _)) = task.handle.await
-        {
-            self.session = Some(session);
-        }
-        self.overlay = Overlay::None;
-        let finished = std::mem::take(&mut self.finished);
-        let _ = self.screen.draw(&finished, &[], None);
-        let _ = self.screen.clear_live();
-    }
+/// The chat models installed on this machine (`cuervo models list`).
+fn installed_local_models() -> Vec<String> {
+    cuervo_local::ModelStore::open_default()
+        .and_then(|store| store.list())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|entry| entry.kind == cuervo_local::ModelKind::Chat)
+        .map(|entry| entry.name)
+        .collect()
 }
 
 fn close_thinking(task: &mut Task, finished: &mut Vec<Line>) {
@@ -1268,5 +1229,36 @@ fn close_thinking(task: &mut Task, finished: &mut Vec<Line>) {
             text.split_whitespace().count(),
             since.elapsed(),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 11: the spinner's timer ran on while a permission question waited.
+    #[test]
+    fn spinner_timer_stops_while_an_approval_waits() {
+        let start = Instant::now();
+        let at = |secs| start + Duration::from_secs(secs);
+        let mut task = Task {
+            started: start,
+            waited: Duration::ZERO,
+            waiting_since: None,
+            label: "Working",
+            markdown: MarkdownStream::new(80),
+            thinking: None,
+            streamed: 0,
+            tokens: 0,
+        };
+        assert_eq!(task.working(at(2)), Duration::from_secs(2));
+        task.wait(at(2));
+        assert_eq!(
+            task.working(at(30)),
+            Duration::from_secs(2),
+            "frozen while asked"
+        );
+        task.resume(at(30));
+        assert_eq!(task.working(at(33)), Duration::from_secs(5));
     }
 }

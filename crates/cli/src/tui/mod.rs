@@ -1,22 +1,20 @@
 //! The interactive terminal UI: an inline live area at the bottom of the terminal (the
 //! streaming answer, a spinner, the input box and the status line) above which finished
 //! output is printed into the terminal's own scrollback.
+//!
+//! The widgets (screen, styles, markdown, the input editor, pickers, views) live in the
+//! `cuervo-tui` crate; this module is the glue that runs a session with them. They are
+//! re-exported here so the glue names them as `super::screen`, `super::style`, ….
 
 pub mod app;
 pub mod approve;
 pub mod commands;
-pub mod complete;
 pub mod context;
-pub mod editor;
-pub mod history;
-pub mod input;
-pub mod markdown;
 pub mod mentions;
-pub mod picker;
-pub mod screen;
-pub mod style;
-pub mod terminal;
-pub mod view;
+
+pub use cuervo_tui::{
+    complete, editor, history, input, markdown, picker, screen, style, terminal, view,
+};
 
 use std::io::IsTerminal;
 
