@@ -1,6 +1,6 @@
 //! The command line.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use cuervo_domain::tool::SandboxMode;
 use cuervo_domain::{PermissionMode, PermissionRule};
 
@@ -16,46 +16,13 @@ pub struct Cli {
     #[arg(short = 'p', long = "print", value_name = "PROMPT", num_args = 0..=1, default_missing_value = "-")]
     pub prompt: Option<String>,
 
-    /// Model to use, e.g. `claude-sonnet-4-5`, `gpt-4.1` or `openai/gpt-4.1`.
-    #[arg(long, global = true)]
-    pub model: Option<String>,
-
-    /// Provider from the config's `providers` (anthropic, openai, deepseek, or your own).
-    #[arg(long, global = true)]
-    pub provider: Option<String>,
-
-    /// plan (read-only), ask (default), auto-edit (edits run, shell asks), full-auto.
-    #[arg(long, value_parser = parse_mode, global = true)]
-    pub permission_mode: Option<PermissionMode>,
-
-    /// Shell sandbox: workspace-write (default: writes only in the project and temp
-    /// dirs, no network), read-only, or off (commands run with all your rights).
-    #[arg(long, value_name = "MODE", value_parser = parse_sandbox, global = true)]
-    pub sandbox: Option<SandboxMode>,
-
-    /// Allow tool calls without asking, e.g. `bash(cargo test:*)`, `edit(src/**)`, `write`.
-    /// Repeat the flag or separate rules with commas.
-    #[arg(long = "allow-tools", value_name = "RULES", value_parser = parse_rules, global = true)]
-    pub allow_tools: Vec<Vec<PermissionRule>>,
-
-    /// Refuse tool calls matching these rules, whatever the mode.
-    #[arg(long = "disallow-tools", value_name = "RULES", value_parser = parse_rules, global = true)]
-    pub disallow_tools: Vec<Vec<PermissionRule>>,
-
-    /// Apply this project's settings that need trust (allow rules, a looser mode, provider
-    /// endpoints…) for this run only, without asking: for scripts and CI on repositories
-    /// you control. `cuervo trust` shows them and trusts them for good.
-    #[arg(long, global = true)]
-    pub trust_project: bool,
+    #[command(flatten)]
+    pub agent: AgentFlags,
 
     /// Attach an image (.png, .jpg, .gif, .webp) to the prompt; repeat for several. The
     /// model must accept images (most current Claude, GPT and Gemini models do).
     #[arg(long = "image", value_name = "PATH")]
     pub images: Vec<std::path::PathBuf>,
-
-    /// Most model calls before Cuervo stops.
-    #[arg(long, global = true)]
-    pub max_turns: Option<u32>,
 
     /// Headless output: text (the answer, streamed), json (one object at the end),
     /// stream-json (one event per line as it happens).
@@ -78,11 +45,65 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-    StreamJson,
+pub use crate::render::OutputFormat;
+
+/// The flags that shape an agent run. Not global: the fast-layer subcommands (`pii`,
+/// `grep`, `tokens`…) do not take them, so their `--help` lists only their own; the
+/// subcommands that read the agent's configuration flatten them in.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AgentFlags {
+    /// Model to use, e.g. `claude-sonnet-4-5`, `gpt-4.1` or `openai/gpt-4.1`.
+    #[arg(long)]
+    pub model: Option<String>,
+
+    /// Provider from the config's `providers` (anthropic, openai, deepseek, or your own).
+    #[arg(long)]
+    pub provider: Option<String>,
+
+    /// plan (read-only), ask (default), auto-edit (edits run, shell asks), full-auto.
+    #[arg(long, value_parser = parse_mode)]
+    pub permission_mode: Option<PermissionMode>,
+
+    /// Shell sandbox: workspace-write (default: writes only in the project and temp
+    /// dirs, no network), read-only, or off (commands run with all your rights).
+    #[arg(long, value_name = "MODE", value_parser = parse_sandbox)]
+    pub sandbox: Option<SandboxMode>,
+
+    /// Allow tool calls without asking, e.g. `bash(cargo test:*)`, `edit(src/**)`, `write`.
+    /// Repeat the flag or separate rules with commas.
+    #[arg(long = "allow-tools", value_name = "RULES", value_parser = parse_rules)]
+    pub allow_tools: Vec<Vec<PermissionRule>>,
+
+    /// Refuse tool calls matching these rules, whatever the mode.
+    #[arg(long = "disallow-tools", value_name = "RULES", value_parser = parse_rules)]
+    pub disallow_tools: Vec<Vec<PermissionRule>>,
+
+    /// Apply this project's settings that need trust (allow rules, a looser mode, provider
+    /// endpoints…) for this run only, without asking: for scripts and CI on repositories
+    /// you control. `cuervo trust` shows them and trusts them for good.
+    #[arg(long)]
+    pub trust_project: bool,
+
+    /// Most model calls before Cuervo stops.
+    #[arg(long)]
+    pub max_turns: Option<u32>,
+}
+
+impl AgentFlags {
+    /// These flags, with `over`'s set ones winning (a subcommand's own flags over the
+    /// ones given before it).
+    pub fn merged(&self, over: &AgentFlags) -> AgentFlags {
+        AgentFlags {
+            model: over.model.clone().or_else(|| self.model.clone()),
+            provider: over.provider.clone().or_else(|| self.provider.clone()),
+            permission_mode: over.permission_mode.or(self.permission_mode),
+            sandbox: over.sandbox.or(self.sandbox),
+            allow_tools: [self.allow_tools.clone(), over.allow_tools.clone()].concat(),
+            disallow_tools: [self.disallow_tools.clone(), over.disallow_tools.clone()].concat(),
+            trust_project: self.trust_project || over.trust_project,
+            max_turns: over.max_turns.or(self.max_turns),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,12 +139,46 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigAction {
-    /// Print the merged configuration (files, environment; secrets masked).
-    Show,
+    /// Print the merged configuration (files, environment, flags; secrets masked).
+    Show {
+        #[command(flatten)]
+        agent: AgentFlags,
+    },
     /// Print where the user and project configuration files are.
     Path,
     /// Print the JSON Schema of the configuration file.
     Schema,
+}
+
+impl Cli {
+    /// The run's options as plain data, for the composition root.
+    pub fn run_options(&self) -> crate::options::RunOptions {
+        self.run_options_with(&AgentFlags::default())
+    }
+
+    /// [`Cli::run_options`] with a subcommand's own agent flags on top.
+    pub fn run_options_with(&self, sub: &AgentFlags) -> crate::options::RunOptions {
+        let agent = self.agent.merged(sub);
+        let session = if let Some(id) = &self.resume {
+            cuervo_core::SessionStart::Resume(id.clone())
+        } else if self.continue_session {
+            cuervo_core::SessionStart::Continue
+        } else {
+            cuervo_core::SessionStart::New
+        };
+        crate::options::RunOptions {
+            model: agent.model,
+            provider: agent.provider,
+            permission_mode: agent.permission_mode,
+            sandbox: agent.sandbox,
+            allow_tools: agent.allow_tools.into_iter().flatten().collect(),
+            disallow_tools: agent.disallow_tools.into_iter().flatten().collect(),
+            trust_project: agent.trust_project,
+            max_turns: agent.max_turns,
+            images: self.images.clone(),
+            session,
+        }
+    }
 }
 
 fn parse_mode(s: &str) -> Result<PermissionMode, String> {
@@ -187,6 +242,6 @@ mod tests {
         assert_eq!(cli.prompt.as_deref(), Some("-"));
         let cli = Cli::parse_from(["cuervo", "-p", "fix it", "--permission-mode", "auto-edit"]);
         assert_eq!(cli.prompt.as_deref(), Some("fix it"));
-        assert_eq!(cli.permission_mode, Some(PermissionMode::AutoEdit));
+        assert_eq!(cli.agent.permission_mode, Some(PermissionMode::AutoEdit));
     }
 }

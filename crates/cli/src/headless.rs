@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use cuervo_core::{AgentError, CancellationToken, HeadlessApprover};
-use cuervo_domain::{ModelErrorKind, Session, StopCause};
-use tokio::sync::mpsc;
+use cuervo_core::{AgentError, Approvals, ConversationEvent, HeadlessApprover, Op};
+use cuervo_domain::{ModelErrorKind, Spend, StopCause};
 
-use crate::args::{Cli, OutputFormat};
 use crate::config::Config;
-use crate::render::{Renderer, RunSummary, cause_name};
-use crate::setup::{self, Env, Project};
+use crate::conversation::Opened;
+use crate::options::RunOptions;
+use crate::render::{OutputFormat, Renderer, RunSummary, cause_name, plural};
+use crate::setup::{Env, Project};
 use crate::signals::{CancelOnSignal, Signal};
 
 /// A mistake in how the command was called: exit status 2, like clap's own errors.
@@ -45,75 +45,106 @@ pub fn read_prompt(flag: &str) -> Result<String> {
     Ok(prompt)
 }
 
+/// The prompt piped on stdin without `-p`; `None` when stdin is empty (`cuervo <
+/// /dev/null`), so the caller can show the first-run guide or say what to do instead.
+pub fn read_piped_prompt() -> Result<Option<String>> {
+    let mut input = String::new();
+    std::io::stdin()
+        .lock()
+        .read_to_string(&mut input)
+        .context("cannot read the prompt from stdin")?;
+    Ok((!input.trim().is_empty()).then_some(input))
+}
+
 pub async fn run(
-    cli: &Cli,
+    options: &RunOptions,
+    format: OutputFormat,
     config: &Config,
     project: &Project,
     prompt: String,
-    env: &Env,
+    env: &Arc<Env>,
 ) -> Result<ExitCode> {
-    // SIGINT, SIGTERM and SIGHUP stop the run the same way; it still ends normally, so
-    // the session and the audit log are complete before the process exits.
-    let cancel = CancellationToken::new();
-    let signals = CancelOnSignal::install(cancel.clone())?;
     // Attachments first: a bad path must fail before anything is stored or sent.
     let mut message = cuervo_domain::Message::user(prompt);
-    for path in &cli.images {
+    for path in &options.images {
         message.content.push(crate::attach::image_block(path)?);
     }
-    let setup::PreparedRun {
-        assembled, state, ..
-    } = setup::prepare_run(config, cli, project, Arc::new(HeadlessApprover), env)?;
-    let mut session = Session::new(state.session.id.clone());
-    session.messages = state.session.messages;
-    if state.session.resumed && cli.output_format == OutputFormat::Text {
-        eprintln!(
-            "resuming session {} ({} messages)",
-            session.id,
-            session.messages.len()
-        );
-    }
-    let audit = state.audit;
-
-    let started = Instant::now();
-    let mut renderer = Renderer::new(cli.output_format, std::io::stdout(), std::io::stderr());
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let agent = &assembled.agent;
-    let session_id = session.id.clone();
-    let session_ref = &mut session;
-    let run = async move {
-        let tx = tx;
-        agent.run_message(session_ref, message, &tx, &cancel).await
-    };
-    let render = async {
-        while let Some(event) = rx.recv().await {
-            audit.record(&session_id, &event);
-            renderer.event(&event);
+    let Opened {
+        mut conversation,
+        started,
+        audit,
+        ..
+    } = crate::conversation::open(
+        options,
+        config,
+        project,
+        env,
+        Approvals::With(Arc::new(HeadlessApprover)),
+    )
+    .await?;
+    // SIGINT, SIGTERM and SIGHUP stop the run the same way; it still ends normally, so
+    // the session and the audit log are complete before the process exits.
+    let ops = conversation.sender();
+    let signals = CancelOnSignal::install(move || {
+        ops.submit(Op::Interrupt);
+    })?;
+    if format == OutputFormat::Text {
+        for note in &started.notes {
+            let _ = writeln!(std::io::stderr(), "note: {note}");
         }
-    };
-    let (outcome, ()) = tokio::join!(run, render);
-    // Every audit entry of the run is on disk before the result is reported.
-    tokio::task::spawn_blocking(move || audit.finish()).await?;
+        if started.resumed {
+            let _ = writeln!(
+                std::io::stderr(),
+                "resuming session {} ({})",
+                started.session,
+                plural(started.messages.len() as u64, "message")
+            );
+        }
+    }
 
-    let cost = assembled
-        .provider_handle
-        .cost(&assembled.model, &session.usage);
+    let started_at = Instant::now();
+    let mut renderer = Renderer::new(format, std::io::stdout(), std::io::stderr());
+    conversation.submit(Op::UserInput { message });
+    let mut outcome = None;
+    while let Some(event) = conversation.next_event().await {
+        match event {
+            ConversationEvent::Agent(event) => renderer.event(&event),
+            ConversationEvent::TurnEnded { result } => {
+                outcome = Some(result);
+                break;
+            }
+            _ => {}
+        }
+    }
+    // Every audit entry of the run is on disk before the result is reported.
+    let (session, spend) = crate::conversation::close(conversation, audit)
+        .await?
+        .unwrap_or((started.session.clone(), Spend::default()));
+
     let mut summary = RunSummary {
         kind: "result",
         is_error: false,
         cause: String::new(),
         result: String::new(),
         error: None,
-        session_id: session.id.to_string(),
-        provider: assembled.provider.clone(),
-        model: assembled.model.clone(),
+        session_id: session.to_string(),
+        provider: started.provider.clone(),
+        model: started.model.clone(),
         num_turns: 0,
-        usage: session.usage,
-        cost_usd: cost.map(|c| c.usd()),
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        usage: spend.usage,
+        cost_usd: spend.exact().map(|c| c.usd()),
+        duration_ms: u64::try_from(started_at.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    let failed = |summary: &mut RunSummary, message: String| {
+        summary.is_error = true;
+        summary.cause = "error".into();
+        summary.error = Some(message.clone());
+        // Not `eprintln!`: after a SIGHUP the terminal is gone and writing fails.
+        let _ = writeln!(std::io::stderr(), "error: {message}");
+        ExitCode::FAILURE
     };
     let code = match outcome {
-        Ok(outcome) => {
+        Some(Ok(outcome)) => {
             summary.cause = cause_name(outcome.cause).to_owned();
             summary.result = outcome.result;
             summary.num_turns = outcome.turns;
@@ -125,22 +156,14 @@ pub async fn run(
                 StopCause::MaxTurns | StopCause::TokenBudget => ExitCode::FAILURE,
             }
         }
-        Err(AgentError::Model(error)) => {
-            let message = explain_model_error(&error, config);
-            summary.is_error = true;
-            summary.cause = "error".into();
-            summary.error = Some(message.clone());
-            // Not `eprintln!`: after a SIGHUP the terminal is gone and writing fails.
-            let _ = writeln!(std::io::stderr(), "error: {message}");
-            ExitCode::FAILURE
+        Some(Err(AgentError::Model(error))) => {
+            failed(&mut summary, explain_model_error(&error, config))
         }
-        Err(other) => {
-            summary.is_error = true;
-            summary.cause = "error".into();
-            summary.error = Some(other.to_string());
-            let _ = writeln!(std::io::stderr(), "error: {other}");
-            ExitCode::FAILURE
-        }
+        Some(Err(other)) => failed(&mut summary, other.to_string()),
+        None => failed(
+            &mut summary,
+            "the session ended before the turn did; the conversation is saved".into(),
+        ),
     };
     renderer.finish(&summary);
     // A signal that stopped the run decides the status, whatever the run's last step did

@@ -3,47 +3,20 @@
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use anyhow::Result;
-use cuervo_core::{AgentError, CancellationToken};
-use cuervo_domain::{Approval, ApprovalRequest, Approver, BoxFuture, Session};
+use cuervo_core::{AgentError, Approvals, Conversation, ConversationEvent, Op};
+use cuervo_domain::{Approval, ApprovalRequest, Message};
 use tokio::sync::mpsc;
 
-use crate::args::{Cli, OutputFormat};
 use crate::config::Config;
+use crate::conversation::Opened;
 use crate::headless::explain_model_error;
-use crate::render::Renderer;
-use crate::setup::{self, Env, Project, state};
+use crate::options::RunOptions;
+use crate::render::{OutputFormat, Renderer, plural};
+use crate::setup::{Env, Project};
 use crate::signals::{Signal, Signals};
-
-/// Asks on the terminal: shows what will run or change, then reads the answer.
-pub struct TerminalApprover {
-    stdin: StdinLines,
-    /// The running turn's token: a question still open when the turn is stopped (Ctrl-C,
-    /// SIGTERM, SIGHUP) is answered "no" at once instead of waiting for a line.
-    turn: Arc<Mutex<CancellationToken>>,
-}
-
-impl Approver for TerminalApprover {
-    fn approve(&self, request: ApprovalRequest) -> BoxFuture<'_, Approval> {
-        Box::pin(async move {
-            let stopped = self
-                .turn
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            let rule = ask(&request);
-            tokio::select! {
-                () = stopped.cancelled() => Approval::Deny,
-                line = self.stdin.read_line() => match line {
-                    Ok(Some(line)) => parse_answer(line.trim(), rule),
-                    Ok(None) | Err(_) => Approval::Deny,
-                },
-            }
-        })
-    }
-}
 
 /// Shows the request and the choices; returns the rule "always" would add.
 fn ask(request: &ApprovalRequest) -> Option<String> {
@@ -147,72 +120,57 @@ fn parse_answer(answer: &str, rule: Option<String>) -> Approval {
     }
 }
 
-pub async fn run(cli: &Cli, config: &Config, project: &Project, env: &Env) -> Result<ExitCode> {
+pub async fn run(
+    options: &RunOptions,
+    config: &Config,
+    project: &Project,
+    env: &Arc<Env>,
+) -> Result<ExitCode> {
     let mut signals = Signals::install()?;
     let stdin = StdinLines::spawn();
-    let turn = Arc::new(Mutex::new(CancellationToken::new()));
-    let approver = TerminalApprover {
-        stdin: stdin.clone(),
-        turn: turn.clone(),
-    };
-    let setup::PreparedRun {
-        assembled, state, ..
-    } = setup::prepare_run(config, cli, project, Arc::new(approver), env)?;
-    let mut session = Session::new(state.session.id.clone());
-    session.messages = state.session.messages;
-    let audit = state.audit;
-    eprintln!(
+    let Opened {
+        mut conversation,
+        started,
+        audit,
+        ..
+    } = crate::conversation::open(options, config, project, env, Approvals::Ask).await?;
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
         "Cuervo {} · {}/{} · {} mode · {}\nType a request; /exit or Ctrl-D to quit, Ctrl-C to interrupt a turn.",
         env!("CARGO_PKG_VERSION"),
-        assembled.provider,
-        assembled.model,
+        started.provider,
+        started.model,
         config.permissions.mode,
         project.root.display()
     );
-    if state.session.resumed {
-        eprintln!(
-            "Resumed session {} ({} messages).",
-            session.id,
-            session.messages.len()
+    for note in &started.notes {
+        let _ = writeln!(err, "note: {note}");
+    }
+    if started.resumed {
+        let _ = writeln!(
+            err,
+            "Resumed session {} ({}).",
+            started.session,
+            plural(started.messages.len() as u64, "message")
         );
     }
-    let input = Input {
-        stdin: &stdin,
-        signals: &mut signals,
-        turn: &turn,
-    };
-    let code = conversation(&assembled, &mut session, &audit, config, input).await;
-    tokio::task::spawn_blocking(move || audit.finish()).await?;
-    let cost = assembled
-        .provider_handle
-        .cost(&assembled.model, &session.usage);
-    crate::render::farewell(&session.usage, cost, &session.id);
+    let code = converse(&mut conversation, config, &stdin, &mut signals).await;
+    if let Some((session, spend)) = crate::conversation::close(conversation, audit).await? {
+        crate::render::farewell(&spend.usage, spend.exact(), &session);
+    }
     code
-}
-
-/// Where the conversation's input comes from: typed lines, signals, and the slot the
-/// approver reads the running turn's token from.
-struct Input<'a> {
-    stdin: &'a StdinLines,
-    signals: &'a mut Signals,
-    turn: &'a Mutex<CancellationToken>,
 }
 
 /// Reads prompts and runs them until the input ends, `/exit`, or a signal: Ctrl-C stops
 /// the running turn (and, at the prompt, the conversation); SIGTERM and SIGHUP stop the
 /// turn and the conversation. The status is the signal's when one ended it.
-async fn conversation(
-    assembled: &setup::Assembled,
-    session: &mut Session,
-    audit: &state::AuditRecorder,
+async fn converse(
+    conversation: &mut Conversation,
     config: &Config,
-    input: Input<'_>,
+    stdin: &StdinLines,
+    signals: &mut Signals,
 ) -> Result<ExitCode> {
-    let Input {
-        stdin,
-        signals,
-        turn: current_turn,
-    } = input;
     let mut err = std::io::stderr();
     loop {
         let _ = write!(err, "\n› ");
@@ -234,53 +192,58 @@ async fn conversation(
             "/exit" | "/quit" => return Ok(ExitCode::SUCCESS),
             _ => {}
         }
-        let cancel = CancellationToken::new();
-        *current_turn.lock().unwrap_or_else(PoisonError::into_inner) = cancel.clone();
+        conversation.submit(Op::UserInput {
+            message: Message::user(prompt),
+        });
         let mut renderer = Renderer::new(OutputFormat::Text, std::io::stdout(), std::io::stderr());
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let agent = &assembled.agent;
-        let session_id = session.id.clone();
-        let session_ref = &mut *session;
-        let prompt = prompt.to_owned();
-        let turn_cancel = cancel.clone();
-        let turn = async move {
-            let tx = tx;
-            agent.run(session_ref, &prompt, &tx, &turn_cancel).await
-        };
-        let render = async {
-            while let Some(event) = rx.recv().await {
-                audit.record(&session_id, &event);
-                renderer.event(&event);
-            }
-        };
-        let work = async { tokio::join!(turn, render) };
-        tokio::pin!(work);
         let mut received: Option<Signal> = None;
-        let (outcome, ()) = loop {
+        // The open permission question: its id and the rule "always" would add.
+        let mut asking: Option<(u64, Option<String>)> = None;
+        let result = loop {
             tokio::select! {
-                done = &mut work => break done,
+                event = conversation.next_event() => match event {
+                    Some(ConversationEvent::Agent(event)) => renderer.event(&event),
+                    Some(ConversationEvent::ApprovalRequested { id, request }) => {
+                        asking = Some((id, ask(&request)));
+                    }
+                    Some(ConversationEvent::TurnEnded { result }) => break Some(result),
+                    Some(_) => {}
+                    None => break None,
+                },
+                line = stdin.read_line(), if asking.is_some() => {
+                    if let Some((id, rule)) = asking.take() {
+                        let approval = match line {
+                            Ok(Some(line)) => parse_answer(line.trim(), rule),
+                            Ok(None) | Err(_) => Approval::Deny,
+                        };
+                        conversation.submit(Op::Approval { id, approval });
+                    }
+                }
                 signal = signals.recv() => {
                     Signal::keep_strongest(&mut received, signal);
-                    cancel.cancel();
+                    // An open question is answered "no" by the interrupt.
+                    asking = None;
+                    conversation.submit(Op::Interrupt);
                 }
             }
         };
-        match outcome {
-            Ok(outcome) => {
+        match result {
+            Some(Ok(outcome)) => {
                 if !outcome.result.ends_with('\n') && !outcome.result.is_empty() {
                     let _ = writeln!(std::io::stdout());
                 }
             }
-            Err(AgentError::Model(error)) => {
+            Some(Err(AgentError::Model(error))) => {
                 let _ = writeln!(
                     err,
                     "error: {}\n  your message is kept; send another to retry.",
                     explain_model_error(&error, config)
                 );
             }
-            Err(other) => {
+            Some(Err(other)) => {
                 let _ = writeln!(err, "error: {other}");
             }
+            None => return Ok(ExitCode::FAILURE),
         }
         if let Some(signal) = received.filter(|s| s.ends_the_program()) {
             return Ok(ExitCode::from(signal.exit_code()));
@@ -294,23 +257,29 @@ pub fn first_run_guide(provider: &str, model: &str, key_var: Option<&str>) -> St
     format!(
         "Welcome to Cuervo, an AI coding agent for your terminal.
 
-No API key is set for the `{provider}` provider (model {model}). Pick one:
+No API key is set for the `{provider}` provider (model {model}). Store one in
+your OS keychain (asked for without echo, never written to a project file):
+
+  cuervo auth login anthropic          # or openai, gemini, deepseek
+
+or export it for this shell:
 
   export ANTHROPIC_API_KEY=sk-ant-...   # Anthropic (default): cuervo
   export OPENAI_API_KEY=sk-...          # OpenAI: cuervo --model gpt-4.1
+  export GEMINI_API_KEY=...             # Gemini: cuervo --model gemini-2.5-flash
   export DEEPSEEK_API_KEY=sk-...        # DeepSeek: cuervo --model deepseek-chat
 
 Or stay offline with a model on this machine (scripts/install sets one up, or
 `cuervo models import FILE.gguf --name smollm2`):
 
-  cuervo --provider local
+  cuervo --model smollm2
 
 Any OpenAI-compatible server (Ollama, llama.cpp, vLLM, LM Studio, a company gateway)
-works too; add it to ~/.config/cuervo/config.yml:
+works too; add it under a name of your own to ~/.config/cuervo/config.yml:
 
-  provider: local
+  provider: my-server
   providers:
-    local:
+    my-server:
       kind: openai
       base_url: http://localhost:11434/v1
       model: qwen2.5-coder:7b
@@ -351,7 +320,13 @@ mod tests {
     fn guide_names_the_variables() {
         let g = first_run_guide("anthropic", "claude-sonnet-4-5", Some("ANTHROPIC_API_KEY"));
         assert!(g.contains("export ANTHROPIC_API_KEY"));
+        assert!(g.contains("export GEMINI_API_KEY"));
+        assert!(g.contains("cuervo auth login"));
         assert!(g.contains("base_url"));
-        assert!(g.contains("cuervo --provider local"));
+        assert!(g.contains("cuervo --model smollm2"));
+        // Issue 11: the example server was named `local`, colliding with the built-in
+        // local-model provider.
+        assert!(!g.contains("    local:"), "{g}");
+        assert!(!g.contains("provider: local"), "{g}");
     }
 }

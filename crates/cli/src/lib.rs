@@ -6,10 +6,12 @@ pub mod attach;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod conversation;
 pub mod headless;
 pub mod interactive;
 pub mod local;
 pub mod log;
+pub mod options;
 pub mod render;
 pub mod setup;
 pub mod signals;
@@ -18,6 +20,7 @@ pub mod tui;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -27,7 +30,7 @@ use crate::setup::{Env, Project};
 /// Runs the command line; returns the process exit status.
 pub async fn main(cli: Cli) -> ExitCode {
     init_tracing(cli.verbose);
-    match dispatch(cli, &setup::process_env).await {
+    match dispatch(cli, Arc::new(setup::process_env)).await {
         Ok(code) => code,
         Err(error) => {
             // Not `eprintln!`: after a SIGHUP the terminal may be gone, and writing fails.
@@ -41,15 +44,16 @@ pub async fn main(cli: Cli) -> ExitCode {
     }
 }
 
-async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
+async fn dispatch(cli: Cli, env: Arc<Env>) -> Result<ExitCode> {
     let project = Project::discover(&std::env::current_dir()?)?;
+    let options = cli.run_options();
     match &cli.command {
-        Some(Command::Config { action }) => return config_command(action, &cli, &project, env),
+        Some(Command::Config { action }) => return config_command(action, &cli, &project, &*env),
         // Fast-layer subcommands: one arm each.
-        Some(Command::Sessions(args)) => return commands::sessions::run(args, &project, env),
-        Some(Command::Audit(args)) => return commands::audit::run(args, env),
-        Some(Command::Auth(args)) => return commands::auth::run(args, &cli, &project, env),
-        Some(Command::Trust(args)) => return commands::trust::run(args, &project, env),
+        Some(Command::Sessions(args)) => return commands::sessions::run(args, &project, &*env),
+        Some(Command::Audit(args)) => return commands::audit::run(args, &*env),
+        Some(Command::Auth(args)) => return commands::auth::run(args, &options, &project, &*env),
+        Some(Command::Trust(args)) => return commands::trust::run(args, &project, &*env),
         Some(Command::Tokens(args)) => return commands::tokens::run(args),
         Some(Command::Pii(args)) => return commands::pii::run(args),
         Some(Command::Symbols(args)) => return commands::symbols::run(args),
@@ -57,43 +61,55 @@ async fn dispatch(cli: Cli, env: &Env) -> Result<ExitCode> {
         Some(Command::Files(args)) => return commands::files::run(args),
         Some(Command::Models(_)) | None => {}
     }
-    let (config, _) = setup::effective_config(&cli, &project, env)?;
+    let (config, _) = setup::effective_config(&options, &project, &*env)?;
+    let stdin_is_terminal = std::io::stdin().is_terminal();
     let asks_on_terminal = cli.prompt.is_none()
         && cli.command.is_none()
-        && std::io::stdin().is_terminal()
+        && stdin_is_terminal
         && std::io::stderr().is_terminal();
-    let config = trust::settle(config, &cli, &project, env, asks_on_terminal)?;
+    let config = trust::settle(config, &options, &project, &*env, asks_on_terminal)?;
     if let Some(Command::Models(args)) = &cli.command {
-        return commands::models::run(args, &cli, &config, env).await;
+        return commands::models::run(args, &options, &config, &*env).await;
     }
     let prompt = match &cli.prompt {
         Some(flag) => Some(headless::read_prompt(flag)?),
-        None if !std::io::stdin().is_terminal() => Some(headless::read_prompt("-")?),
+        // Piped input without -p is the prompt of a headless run, as with `-p -`.
+        None if !stdin_is_terminal => headless::read_piped_prompt()?,
         None => None,
     };
-    match prompt {
-        Some(prompt) => headless::run(&cli, &config, &project, prompt, env).await,
-        None => {
-            let (provider, model) = setup::resolve_model(&config, &cli)?;
-            if setup::api_key(&config, &provider, env).is_none() && needs_key(&config, &provider) {
-                let var = config
-                    .providers
-                    .get(&provider)
-                    .and_then(|p| p.api_key_env.as_deref());
-                print!("{}", interactive::first_run_guide(&provider, &model, var));
-                return Ok(ExitCode::SUCCESS);
-            }
-            if tui::is_supported() {
-                tui::app::run(&cli, &config, &project, env).await
-            } else {
-                interactive::run(&cli, &config, &project, env).await
-            }
-        }
+    if let Some(prompt) = prompt {
+        return headless::run(&options, cli.output_format, &config, &project, prompt, &env).await;
+    }
+    let route = setup::resolve_model(&config, &options)?;
+    if setup::api_key(&config, &route.provider, &*env).is_none()
+        && needs_key(&config, &route.provider)
+    {
+        let var = config
+            .providers
+            .get(&route.provider)
+            .and_then(|p| p.api_key_env.as_deref());
+        print!(
+            "{}",
+            interactive::first_run_guide(&route.provider, &route.model, var)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !stdin_is_terminal {
+        // `cuervo < /dev/null`: nothing to run and nobody to talk to.
+        return Err(headless::UsageError(
+            "stdin is empty: pass a prompt with -p or pipe one in, or run `cuervo` in a terminal to chat".into(),
+        )
+        .into());
+    }
+    if tui::is_supported() {
+        tui::app::run(&options, &config, &project, &env).await
+    } else {
+        interactive::run(&options, &config, &project, &env).await
     }
 }
 
 /// Known hosted providers need a key; a custom endpoint without `api_key_env` may not.
-fn needs_key(config: &config::Config, provider: &str) -> bool {
+pub fn needs_key(config: &config::Config, provider: &str) -> bool {
     config
         .providers
         .get(provider)
@@ -120,8 +136,9 @@ fn config_command(
                 state(&paths.project)
             );
         }
-        ConfigAction::Show => {
-            let (config, paths) = setup::effective_config(cli, project, env)?;
+        ConfigAction::Show { agent } => {
+            let (config, paths) =
+                setup::effective_config(&cli.run_options_with(agent), project, env)?;
             print!("{}", config::show(&config));
             if !config.origins.ignored.is_empty() {
                 eprint!(

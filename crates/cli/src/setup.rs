@@ -1,5 +1,6 @@
 //! The composition root: turns config, flags and the environment into a ready [`Agent`].
 
+pub mod route;
 pub mod state;
 
 use std::path::{Path, PathBuf};
@@ -7,15 +8,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use cuervo_core::{Agent, AgentConfig, SystemPromptInputs, ToolRegistry, build_system_prompt};
-use cuervo_domain::{Approver, ModelProvider, ToolContext};
+use cuervo_domain::ModelProvider;
 use cuervo_providers::{ProviderSettings, RetryPolicy, WireKind, build_provider};
 
-use crate::args::Cli;
 use crate::config::{self, Config, ConfigPaths, Origin, ProviderKind, RuleList};
+use crate::options::RunOptions;
 
-/// Reads a variable of the process environment; injected so tests control it.
-pub type Env = dyn Fn(&str) -> Option<String>;
+pub use route::{ConfigModels, Route, resolve_model};
+
+/// Reads a variable of the process environment; injected so tests control it. Shared
+/// (`Arc<Env>`) with what outlives one call, such as the model resolver of a session.
+pub type Env = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -57,11 +60,15 @@ impl Project {
     }
 }
 
-/// The configuration with the command-line flags applied on top.
-pub fn effective_config(cli: &Cli, project: &Project, env: &Env) -> Result<(Config, ConfigPaths)> {
+/// The configuration with the run's options applied on top.
+pub fn effective_config(
+    options: &RunOptions,
+    project: &Project,
+    env: &Env,
+) -> Result<(Config, ConfigPaths)> {
     let paths = ConfigPaths::new(&project.root, env);
-    let mut config = config::load(&paths, env, cli.trust_project)?;
-    if let Some(mode) = cli.permission_mode {
+    let mut config = config::load(&paths, env, options.trust_project)?;
+    if let Some(mode) = options.permission_mode {
         config.permissions.mode = mode;
         config.origins.keys.insert(
             "permissions.mode".into(),
@@ -69,10 +76,10 @@ pub fn effective_config(cli: &Cli, project: &Project, env: &Env) -> Result<(Conf
         );
     }
     for (list, flag, rules) in [
-        (RuleList::Allow, "--allow-tools", &cli.allow_tools),
-        (RuleList::Deny, "--disallow-tools", &cli.disallow_tools),
+        (RuleList::Allow, "--allow-tools", &options.allow_tools),
+        (RuleList::Deny, "--disallow-tools", &options.disallow_tools),
     ] {
-        for rule in rules.iter().flatten() {
+        for rule in rules {
             let target = match list {
                 RuleList::Allow => &mut config.permissions.allow,
                 RuleList::Deny => &mut config.permissions.deny,
@@ -87,17 +94,17 @@ pub fn effective_config(cli: &Cli, project: &Project, env: &Env) -> Result<(Conf
         }
     }
     check_rule_tools(&config)?;
-    if let Some(max_turns) = cli.max_turns {
+    if let Some(max_turns) = options.max_turns {
         config.max_turns = max_turns;
         config
             .origins
             .keys
             .insert("max_turns".into(), Origin::Flag("--max-turns".into()));
     }
-    if let Some(model) = &cli.model {
+    if let Some(model) = &options.model {
         config.model = Some(model.clone());
     }
-    if let Some(provider) = &cli.provider {
+    if let Some(provider) = &options.provider {
         config.provider = provider.clone();
     }
     config
@@ -147,57 +154,6 @@ fn line_of(path: &Path, needle: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.to_ascii_lowercase().contains(&needle))
         .map(|i| i + 1)
-}
-
-/// Which provider and model a run uses.
-///
-/// `provider/model` names both; otherwise an explicit `--provider` wins, then a provider
-/// recognised from the model's name (`claude-*` is Anthropic's, `gpt-*` OpenAI's...),
-/// then the configured default provider, whose own `model` fills in a missing model.
-pub fn resolve_model(config: &Config, cli: &Cli) -> Result<(String, String)> {
-    let mut provider = config.provider.clone();
-    let mut model = config.model.clone();
-    if let Some(m) = &model {
-        if let Some((prefix, rest)) = m.split_once('/') {
-            if config.providers.contains_key(prefix) {
-                provider = prefix.to_owned();
-                model = Some(rest.to_owned());
-            }
-        } else if let Some(inferred) = provider_for_model(m)
-            .filter(|p| cli.provider.is_none() && config.providers.contains_key(*p))
-        {
-            provider = inferred.to_owned();
-        }
-    }
-    let Some(settings) = config.providers.get(&provider) else {
-        let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
-        bail!(
-            "unknown provider `{provider}`; configured providers: {}. Add it under `providers:` in ~/.config/cuervo/config.yml",
-            known.join(", ")
-        );
-    };
-    let model = model.or_else(|| settings.model.clone()).with_context(|| {
-        format!("no model chosen for provider `{provider}`: pass --model or set providers.{provider}.model")
-    })?;
-    Ok((provider, model))
-}
-
-fn provider_for_model(model: &str) -> Option<&'static str> {
-    let m = model.to_ascii_lowercase();
-    if m.starts_with("claude") {
-        Some("anthropic")
-    } else if m.starts_with("gpt-")
-        || m.starts_with("chatgpt")
-        || ["o1", "o3", "o4"].iter().any(|p| m.starts_with(p))
-    {
-        Some("openai")
-    } else if m.starts_with("deepseek") {
-        Some("deepseek")
-    } else if m.starts_with("gemini") {
-        Some("gemini")
-    } else {
-        None
-    }
 }
 
 /// Where a provider's API key comes from.
@@ -298,7 +254,6 @@ pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelP
     settings.key_source = key.as_ref().map(|(_, source)| source.to_string());
     settings.api_key = key.map(|(key, _)| key);
     settings.api_key_env = p.api_key_env.clone();
-    settings.thinking_budget = p.thinking_budget;
     settings.embedding_model = p.embedding_model.clone();
     settings.context_window = p.context_window;
     settings.extra_headers = p
@@ -366,121 +321,13 @@ fn host_of(url: &str) -> String {
     host.to_ascii_lowercase()
 }
 
-/// Everything assembled for one run.
-pub struct Assembled {
-    pub agent: Agent,
-    pub provider: String,
-    pub model: String,
-    /// The provider itself, for prices.
-    pub provider_handle: Arc<dyn ModelProvider>,
-}
-
-/// An agent that stores what it does, and the run's session, database and audit log:
-/// what every front end starts from.
-pub struct PreparedRun {
-    pub assembled: Assembled,
-    pub state: state::RunState,
-    pub repository: Arc<cuervo_store::SqliteSessionRepository>,
-}
-
-/// Assembles the agent, opens the store and the session (`--continue`, `--resume`), and
-/// connects the two.
-pub fn prepare_run(
-    config: &Config,
-    cli: &Cli,
-    project: &Project,
-    approver: Arc<dyn Approver>,
-    env: &Env,
-) -> Result<PreparedRun> {
-    let mut assembled = assemble(config, cli, project, approver, env, crate::clock::today())?;
-    let api_key = api_key(config, &assembled.provider, env);
-    let state = state::open_run(
-        cli,
-        config,
-        project,
-        env,
-        &assembled.provider,
-        &assembled.model,
-        api_key,
-    )?;
-    let repository = Arc::new(state::repository(
-        state.db.clone(),
-        project,
-        state.secrets.clone(),
-    ));
-    assembled.agent = assembled.agent.with_repository(repository.clone());
-    Ok(PreparedRun {
-        assembled,
-        state,
-        repository,
-    })
-}
-
-pub fn assemble(
-    config: &Config,
-    cli: &Cli,
-    project: &Project,
-    approver: Arc<dyn Approver>,
-    env: &Env,
-    date: String,
-) -> Result<Assembled> {
-    let (provider_name, model) = resolve_model(config, cli)?;
-    let provider = provider(config, &provider_name, env)?;
-    let provider_handle = provider.clone();
-    let system_prompt = build_system_prompt(&SystemPromptInputs {
-        project_root: project.root.display().to_string(),
-        platform: std::env::consts::OS.to_owned(),
-        date,
-        is_git_repo: project.is_git,
-        instructions: project.instructions(),
-    });
-    let tool_ctx = ToolContext {
-        root: project.root.clone(),
-        command_timeout: Duration::from_secs(config.tools.bash_timeout_secs),
-        output_limit: config.tools.output_limit_bytes,
-        sandbox: cuervo_domain::tool::SandboxSpec {
-            mode: cli.sandbox.unwrap_or(config.sandbox.mode),
-            network: config.sandbox.network,
-            backend: config.sandbox.backend,
-            launcher: cuervo_tools::sandbox::self_launcher(),
-        },
-        env_passthrough: config.tools.bash_env_passthrough.clone(),
-    };
-    let agent_config = AgentConfig {
-        model: model.clone(),
-        max_tokens: config.max_tokens,
-        temperature: config.temperature,
-        system_prompt: Some(system_prompt),
-        max_turns: config.max_turns,
-        token_budget: config.token_budget,
-        stream: config.stream,
-    };
-    // The keys this run could send never reach the model or the store, whatever a file
-    // or a command prints.
-    let secrets = state::known_secrets(config, env, api_key(config, &provider_name, env));
-    let agent = Agent::new(
-        provider,
-        ToolRegistry::new(cuervo_tools::builtin_tools()),
-        config.policy(),
-        approver,
-        tool_ctx,
-        agent_config,
-    )
-    .with_redaction(state::model_redaction(secrets, config.privacy.redact));
-    Ok(Assembled {
-        agent,
-        provider: provider_name,
-        model,
-        provider_handle,
-    })
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use clap::Parser;
 
-    fn config() -> Config {
+    /// The built-in configuration alone (no user or project file).
+    pub(crate) fn config() -> Config {
         let dir = tempfile::tempdir().unwrap();
         config::load(
             &ConfigPaths {
@@ -494,15 +341,20 @@ mod tests {
     }
 
     fn resolve(args: &[&str]) -> Result<(String, String)> {
-        let cli = Cli::parse_from(std::iter::once("cuervo").chain(args.iter().copied()));
+        let cli =
+            crate::args::Cli::parse_from(std::iter::once("cuervo").chain(args.iter().copied()));
+        let options = cli.run_options();
         let project = Project {
             root: PathBuf::from("/p"),
             is_git: false,
         };
         let dir = tempfile::tempdir().unwrap();
         let env = move |k: &str| (k == "XDG_CONFIG_HOME").then(|| dir.path().display().to_string());
-        let (config, _) = effective_config(&cli, &project, &env)?;
-        resolve_model(&config, &cli)
+        let (config, _) = effective_config(&options, &project, &env)?;
+        let route = route::route(&config, options.provider.is_some(), &|name| {
+            name == "smollm2"
+        })?;
+        Ok((route.provider, route.model))
     }
 
     #[test]
@@ -530,6 +382,26 @@ mod tests {
         assert_eq!(
             resolve(&["--provider", "openai", "--model", "claude-x"]).unwrap(),
             ("openai".into(), "claude-x".into())
+        );
+    }
+
+    /// Issue 11: `cuervo models test smollm2` used the local model while
+    /// `cuervo --model smollm2 -p …` sent the request to Anthropic.
+    #[test]
+    fn model_smollm2_routes_to_the_local_provider_everywhere() {
+        assert_eq!(
+            resolve(&["--model", "smollm2"]).unwrap(),
+            ("local".into(), "smollm2".into())
+        );
+        // An explicit provider still wins over the local store.
+        assert_eq!(
+            resolve(&["--provider", "ollama", "--model", "smollm2"]).unwrap(),
+            ("ollama".into(), "smollm2".into())
+        );
+        // A name that is not installed goes where its name says.
+        assert_eq!(
+            resolve(&["--model", "gpt-4.1"]).unwrap(),
+            ("openai".into(), "gpt-4.1".into())
         );
     }
 

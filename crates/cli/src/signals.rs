@@ -14,7 +14,6 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
-use cuervo_core::CancellationToken;
 use tokio::signal::unix;
 use tokio::task::JoinHandle;
 
@@ -92,15 +91,15 @@ impl Signals {
     }
 }
 
-/// Cancels a token on the first signal and remembers the strongest one received; stops
-/// watching when dropped. For a front end that runs one turn and exits.
+/// Stops the run on every signal (`stop` is called) and remembers the strongest one
+/// received; stops watching when dropped. For a front end that runs one turn and exits.
 pub struct CancelOnSignal {
     received: Arc<Mutex<Option<Signal>>>,
     task: JoinHandle<()>,
 }
 
 impl CancelOnSignal {
-    pub fn install(cancel: CancellationToken) -> anyhow::Result<Self> {
+    pub fn install(stop: impl Fn() + Send + 'static) -> anyhow::Result<Self> {
         let mut signals = Signals::install()?;
         let received = Arc::new(Mutex::new(None));
         let seen = received.clone();
@@ -113,7 +112,7 @@ impl CancelOnSignal {
                     &mut seen.lock().unwrap_or_else(PoisonError::into_inner),
                     signal,
                 );
-                cancel.cancel();
+                stop();
             }
         });
         Ok(Self { received, task })

@@ -436,7 +436,7 @@ fn key(root: &Path) -> String {
 /// files) or print a notice on stderr, and return the configuration to run with.
 pub fn settle(
     config: crate::config::Config,
-    cli: &crate::args::Cli,
+    options: &crate::options::RunOptions,
     project: &crate::setup::Project,
     env: &crate::setup::Env,
     ask_on_terminal: bool,
@@ -481,7 +481,7 @@ pub fn settle(
     };
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         store.trust(&project.root, &today)?;
-        let (config, _) = crate::setup::effective_config(cli, project, env)?;
+        let (config, _) = crate::setup::effective_config(options, project, env)?;
         eprintln!("Trusted: the project's settings apply.");
         Ok(config)
     } else {

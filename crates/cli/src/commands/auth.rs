@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use cuervo_store::KeyLocation;
 
-use crate::args::Cli;
+use crate::options::RunOptions;
 use crate::setup::{self, Env, KeySource, Project, state};
 
 #[derive(Debug, Args)]
@@ -25,14 +25,20 @@ pub enum AuthAction {
         /// Provider name from the config (anthropic, openai, deepseek, or your own).
         provider: String,
     },
-    /// Which providers have a key, and where it comes from (never the key itself).
+    /// Which providers have a key, and where it comes from (never the key itself);
+    /// `not needed` for those that take none (local models, Ollama).
     Status,
     /// Forget the stored key of a provider.
     Logout { provider: String },
 }
 
-pub fn run(args: &AuthArgs, cli: &Cli, project: &Project, env: &Env) -> Result<ExitCode> {
-    let (config, _) = setup::effective_config(cli, project, env)?;
+pub fn run(
+    args: &AuthArgs,
+    options: &RunOptions,
+    project: &Project,
+    env: &Env,
+) -> Result<ExitCode> {
+    let (config, _) = setup::effective_config(options, project, env)?;
     let credentials = state::credentials(env)
         .context("neither XDG_CONFIG_HOME nor HOME is set, so there is nowhere to keep keys")?;
     match &args.action {
@@ -71,9 +77,12 @@ pub fn run(args: &AuthArgs, cli: &Cli, project: &Project, env: &Env) -> Result<E
         }
         AuthAction::Status => {
             for name in config.providers.keys() {
+                // A provider that needs no key (a local model, Ollama, a custom endpoint
+                // without `api_key_env`) is not missing one.
                 let source = match setup::api_key_with_source(&config, name, env) {
                     Some((_, source)) => source.to_string(),
-                    None => "no key".to_owned(),
+                    None if crate::needs_key(&config, name) => "no key".to_owned(),
+                    None => "not needed".to_owned(),
                 };
                 println!("{name:<12} {source}");
             }

@@ -9,7 +9,7 @@ use cuervo_domain::{ContentBlock, Role, SessionId};
 use cuervo_store::{Db, SessionInfo, StoredMessage};
 use serde_json::{Value, json};
 
-use crate::render::{format_cost, thousands};
+use crate::render::{format_cost, plural, thousands};
 use crate::setup::{Env, Project, state};
 
 #[derive(Debug, Args)]
@@ -115,7 +115,7 @@ pub fn run(args: &SessionsArgs, project: &Project, env: &Env) -> Result<ExitCode
             let id = db.resolve_session(id)?;
             let count = db.message_count(&id)?;
             db.delete_session(&id)?;
-            println!("Deleted session {id} ({count} messages).");
+            println!("Deleted session {id} ({}).", plural(count, "message"));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -135,9 +135,9 @@ fn session_cost(info: &SessionInfo) -> String {
         (Some(c), _) => format_cost(Some(c)),
         (None, 0) => "unknown".into(),
         (None, _) => format!(
-            "{} + unknown ({} calls without a price)",
+            "{} + unknown ({} without a price)",
             format_cost(Some(info.cost.known)),
-            info.cost.unpriced
+            plural(info.cost.unpriced, "call")
         ),
     }
 }
@@ -267,9 +267,9 @@ fn show_text(info: &SessionInfo, messages: &[StoredMessage]) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "total: {} messages · {} model calls · tokens: {} in · {} out · cost {}",
-        info.message_count,
-        info.cost.priced + info.cost.unpriced,
+        "total: {} · {} · tokens: {} in · {} out · cost {}",
+        plural(info.message_count, "message"),
+        plural(info.cost.priced + info.cost.unpriced, "model call"),
         thousands(info.usage.input_tokens),
         thousands(info.usage.output_tokens),
         session_cost(info)
@@ -423,7 +423,7 @@ mod tests {
         assert!(text.contains("1,200") && text.contains("$0.0041"), "{text}");
         assert!(
             text.contains(
-                "total: 2 messages · 1 model calls · tokens: 1,200 in · 34 out · cost $0.0041"
+                "total: 2 messages · 1 model call · tokens: 1,200 in · 34 out · cost $0.0041"
             ),
             "{text}"
         );

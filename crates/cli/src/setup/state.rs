@@ -3,17 +3,16 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
-use cuervo_domain::{AgentEvent, Decision, Message, MessageRecord, Role, SessionId, ToolResult};
+use cuervo_domain::{AgentEvent, Decision, SessionId};
 use cuervo_store::audit::NewEntry;
 use cuervo_store::{AuditLog, Credentials, Db, Redact, SqliteSessionRepository};
 use serde_json::{Value, json};
 
-use crate::args::Cli;
 use crate::config::Config;
 use crate::setup::{Env, Project};
 
@@ -119,112 +118,6 @@ pub fn audit_redaction(secrets: Vec<String>) -> Redact {
     })
 }
 
-/// The session a run works in: a new one, or a stored one resumed.
-pub struct RunSession {
-    pub id: SessionId,
-    /// The conversation so far (empty for a new session).
-    pub messages: Vec<Message>,
-    pub resumed: bool,
-}
-
-/// Picks the session from `--continue` / `--resume`, loads its messages, and makes sure
-/// the session row exists. Notes for the user go to stderr.
-pub fn start_session(
-    db: &Db,
-    cli: &Cli,
-    project: &Project,
-    provider: &str,
-    model: &str,
-) -> Result<RunSession> {
-    let project_path = project.root.display().to_string();
-    let existing = if let Some(id) = &cli.resume {
-        Some(db.resolve_session(id)?)
-    } else if cli.continue_session {
-        match db.latest_session(&project_path)? {
-            Some(info) => Some(SessionId(info.id)),
-            None => {
-                eprintln!("note: no earlier session in this project; starting a new one.");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let Some(id) = existing else {
-        return Ok(RunSession {
-            id: new_session(db, project, provider, model)?,
-            messages: Vec::new(),
-            resumed: false,
-        });
-    };
-    load_session(db, id, project)
-}
-
-/// Creates an empty session row for this project.
-pub fn new_session(db: &Db, project: &Project, provider: &str, model: &str) -> Result<SessionId> {
-    let id = SessionId(crate::clock::new_session_id());
-    db.create_session(
-        &id,
-        &project.root.display().to_string(),
-        &json!({"provider": provider, "model": model, "cuervo": env!("CARGO_PKG_VERSION")}),
-    )?;
-    Ok(id)
-}
-
-/// Loads a stored session to continue it, answering a tool call it left unanswered.
-pub fn load_session(db: &Db, id: SessionId, project: &Project) -> Result<RunSession> {
-    let project_path = project.root.display().to_string();
-    let info = db
-        .session(&id)?
-        .ok_or_else(|| cuervo_store::Error::SessionNotFound(id.0.clone()))?;
-    if info.project_path != project_path {
-        eprintln!(
-            "note: session {} belongs to {}; resuming it here in {}.",
-            id, info.project_path, project_path
-        );
-    }
-    let mut messages: Vec<Message> = db
-        .messages(&id)?
-        .into_iter()
-        .map(|m| m.record.message)
-        .collect();
-    // A run that died between a tool call and its result left the call unanswered; every
-    // provider refuses that, so answer it (and store the answer) before going on.
-    if let Some(results) = unanswered_calls(&messages) {
-        let message = Message::tool_results(results);
-        db.append_message(
-            &id,
-            &project_path,
-            &MessageRecord {
-                message: message.clone(),
-                model: None,
-                usage: None,
-                cost: None,
-            },
-        )?;
-        messages.push(message);
-    }
-    Ok(RunSession {
-        id,
-        messages,
-        resumed: true,
-    })
-}
-
-/// Error results for the tool calls of a trailing assistant message, if it has any.
-fn unanswered_calls(messages: &[Message]) -> Option<Vec<ToolResult>> {
-    let last = messages.last().filter(|m| m.role == Role::Assistant)?;
-    let results: Vec<ToolResult> = last
-        .tool_calls()
-        .map(|call| ToolResult {
-            call_id: call.id.clone(),
-            content: "not run: cuervo stopped before this tool call ran".into(),
-            is_error: true,
-        })
-        .collect();
-    (!results.is_empty()).then_some(results)
-}
-
 /// The session repository for a run, scrubbing known keys from stored messages.
 pub fn repository(db: Arc<Db>, project: &Project, secrets: Vec<String>) -> SqliteSessionRepository {
     SqliteSessionRepository::new(db, project.root.display().to_string())
@@ -242,8 +135,8 @@ enum Job {
 /// Appends audit entries on a thread of its own, so rendering never waits on the disk.
 /// [`AuditRecorder::finish`] waits for the entries sent so far.
 pub struct AuditRecorder {
-    tx: Option<mpsc::Sender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl AuditRecorder {
@@ -280,14 +173,17 @@ impl AuditRecorder {
             })
             .ok();
         Self {
-            tx: Some(tx),
-            thread,
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(thread),
         }
     }
 
     /// Records `event` if it is one the audit log keeps.
     pub fn record(&self, session: &SessionId, event: &AgentEvent) {
-        if let (Some(tx), Some((kind, payload))) = (&self.tx, audit_payload(event)) {
+        let Some((kind, payload)) = audit_payload(event) else {
+            return;
+        };
+        if let Some(tx) = &*self.tx.lock().unwrap_or_else(PoisonError::into_inner) {
             let _ = tx.send(Job::Entry {
                 kind,
                 session: session.0.clone(),
@@ -296,12 +192,26 @@ impl AuditRecorder {
         }
     }
 
-    /// Waits until every recorded entry is written.
-    pub fn finish(mut self) {
-        self.tx = None;
-        if let Some(thread) = self.thread.take() {
+    /// Waits until every entry recorded so far is written; later ones are dropped.
+    pub fn finish(&self) {
+        self.tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
+    }
+}
+
+impl cuervo_core::EventObserver for AuditRecorder {
+    fn observe(&self, session: &SessionId, event: &AgentEvent) {
+        self.record(session, event);
     }
 }
 
@@ -353,9 +263,10 @@ pub fn audit_payload(event: &AgentEvent) -> Option<(&'static str, Value)> {
             turn,
             stop_reason,
             usage,
+            cost,
         } => (
             "model_completed",
-            json!({"turn": turn, "stop_reason": stop_reason, "usage": usage}),
+            json!({"turn": turn, "stop_reason": stop_reason, "usage": usage, "cost": cost}),
         ),
         AgentEvent::ToolCall { call } => (
             "tool_call",
@@ -420,58 +331,9 @@ pub fn audit_payload(event: &AgentEvent) -> Option<(&'static str, Value)> {
     })
 }
 
-/// Everything a run stores, opened once at its start.
-pub struct RunState {
-    pub db: Arc<Db>,
-    pub session: RunSession,
-    pub audit: AuditRecorder,
-    pub secrets: Vec<String>,
-}
-
-/// Opens the database, picks the session, and starts the audit recorder.
-pub fn open_run(
-    cli: &Cli,
-    config: &Config,
-    project: &Project,
-    env: &Env,
-    provider: &str,
-    model: &str,
-    api_key: Option<String>,
-) -> Result<RunState> {
-    let db = open_db(env)?;
-    let session = start_session(&db, cli, project, provider, model)?;
-    let secrets = known_secrets(config, env, api_key);
-    let audit = AuditRecorder::new(AuditLog::new(db.clone(), audit_redaction(secrets.clone())));
-    Ok(RunState {
-        db,
-        session,
-        audit,
-        secrets,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cuervo_domain::{ContentBlock, ToolCall};
-
-    #[test]
-    fn a_trailing_unanswered_call_gets_an_error_result() {
-        let call = Message {
-            role: Role::Assistant,
-            content: vec![ContentBlock::ToolUse(ToolCall {
-                id: "c1".into(),
-                name: "bash".into(),
-                input: json!({"command": "make"}),
-            })],
-        };
-        let results = unanswered_calls(&[Message::user("hi"), call.clone()]).unwrap();
-        assert_eq!(results.len(), 1);
-        assert!(results[0].is_error);
-        let answered = [call, Message::tool_results(results)];
-        assert!(cuervo_domain::check_tool_pairing(&answered).is_ok());
-        assert!(unanswered_calls(&[Message::user("hi")]).is_none());
-    }
 
     #[test]
     fn audit_keeps_actions_not_deltas() {

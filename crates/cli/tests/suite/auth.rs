@@ -217,3 +217,38 @@ async fn a_rejected_key_names_where_it_came_from() {
     );
     assert!(!out.stderr.contains(KEY), "{}", out.stderr);
 }
+
+/// `auth status` used to say `no key` for the built-in `local` and `ollama` providers, as
+/// if something were missing; they take none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_status_says_not_needed_for_providers_without_a_key() {
+    let sandbox = Sandbox::new();
+    // A custom OpenAI-compatible endpoint without `api_key_env` needs none either.
+    sandbox.home.write_config(
+        "providers:\n  lan:\n    kind: openai\n    base_url: http://127.0.0.1:9/v1\n",
+    );
+    let status = sandbox.cuervo(&[], &["auth", "status"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    for line in [
+        "local        not needed",
+        "ollama       not needed",
+        "lan          not needed",
+    ] {
+        assert!(
+            status.stdout.contains(line),
+            "{line:?} in {}",
+            status.stdout
+        );
+    }
+    // Hosted providers still say what is missing.
+    assert!(
+        status.stdout.contains("openai       no key"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        !status.stdout.contains("local        no key"),
+        "{}",
+        status.stdout
+    );
+}

@@ -73,3 +73,64 @@ async fn temperature_outside_0_to_2_is_a_usage_error() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "fine\n");
 }
+
+/// Issue 11: `cuervo < /dev/null` said "the prompt is empty" instead of showing a new
+/// user the guide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_stdin_without_a_key_shows_the_first_run_guide() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.cuervo(&[], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Welcome to Cuervo"), "{}", out.stdout);
+    assert!(out.stdout.contains("cuervo auth login"), "{}", out.stdout);
+    assert!(
+        !out.stderr.contains("the prompt is empty"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_stdin_with_a_key_says_what_to_do_instead() {
+    let sandbox = Sandbox::new();
+    let server = mock(Script::new(vec![Turn::text("never asked")])).await;
+    let out = sandbox.cuervo(&Wire::Anthropic.env(&server), &[]).await;
+    assert_usage_error(&out, &["stdin is empty", "-p"]);
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+/// Issue 11: `-p` with no key printed a `tokens: 0 in` line after the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn print_mode_without_a_key_reports_the_error_and_no_token_line() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.cuervo(&[], &["-p", "hi"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("ANTHROPIC_API_KEY"), "{}", out.stderr);
+    assert!(!out.stderr.contains("tokens:"), "{}", out.stderr);
+}
+
+/// Issue 11: `cuervo pii --help` listed the agent's flags (`--model`, `--permission-mode`…),
+/// which the fast-layer commands do not take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_layer_help_lists_only_its_own_flags() {
+    let sandbox = Sandbox::new();
+    for command in ["pii", "grep", "tokens", "sessions"] {
+        let out = sandbox.cuervo(&[], &[command, "--help"]).await;
+        assert_eq!(out.code, 0, "{command}: {}", out.stderr);
+        for agent_flag in [
+            "--permission-mode",
+            "--allow-tools",
+            "--sandbox",
+            "--trust-project",
+        ] {
+            assert!(
+                !out.stdout.contains(agent_flag),
+                "`cuervo {command} --help` lists {agent_flag}:\n{}",
+                out.stdout
+            );
+        }
+    }
+    // The agent's own help still has them.
+    let out = sandbox.cuervo(&[], &["--help"]).await;
+    assert!(out.stdout.contains("--permission-mode"), "{}", out.stdout);
+}

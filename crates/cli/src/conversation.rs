@@ -1,0 +1,114 @@
+//! The run set-up every front end shares: resolve the model, build the tools' context
+//! and the system prompt, open the store and the audit log, and start the session service
+//! (`cuervo_core::Conversation`) on them. Headless mode, the line-based mode and the
+//! terminal UI differ only in how they render its events and what they submit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use cuervo_core::{
+    AgentConfig, Approvals, Conversation, ConversationSetup, Started, SystemPromptInputs,
+    ToolRegistry, build_system_prompt,
+};
+use cuervo_domain::ToolContext;
+use cuervo_store::{AuditLog, SqliteSessionRepository};
+
+use crate::config::Config;
+use crate::options::RunOptions;
+use crate::setup::state::{self, AuditRecorder};
+use crate::setup::{self, ConfigModels, Env, Project};
+
+/// A started conversation and the adapters the front end still needs.
+pub struct Opened {
+    pub conversation: Conversation,
+    pub started: Started,
+    /// Written to by the conversation; [`AuditRecorder::finish`] once it has closed.
+    pub audit: Arc<AuditRecorder>,
+    /// For listing sessions (the resume picker).
+    pub repository: Arc<SqliteSessionRepository>,
+}
+
+/// Starts the conversation a run works in (new, `--continue` or `--resume`).
+pub async fn open(
+    options: &RunOptions,
+    config: &Config,
+    project: &Project,
+    env: &Arc<Env>,
+    approvals: Approvals,
+) -> Result<Opened> {
+    let route = setup::resolve_model(config, options)?;
+    let models = Arc::new(ConfigModels::new(config.clone(), env.clone()));
+    let model = models.build(&route)?;
+    let system_prompt = build_system_prompt(&SystemPromptInputs {
+        project_root: project.root.display().to_string(),
+        platform: std::env::consts::OS.to_owned(),
+        date: crate::clock::today(),
+        is_git_repo: project.is_git,
+        instructions: project.instructions(),
+    });
+    let tool_ctx = ToolContext {
+        root: project.root.clone(),
+        command_timeout: Duration::from_secs(config.tools.bash_timeout_secs),
+        output_limit: config.tools.output_limit_bytes,
+        sandbox: cuervo_domain::tool::SandboxSpec {
+            mode: options.sandbox.unwrap_or(config.sandbox.mode),
+            network: config.sandbox.network,
+            backend: config.sandbox.backend,
+            launcher: cuervo_tools::sandbox::self_launcher(),
+        },
+        env_passthrough: config.tools.bash_env_passthrough.clone(),
+    };
+    let agent_config = AgentConfig {
+        model: model.model.clone(),
+        max_tokens: config.max_tokens,
+        temperature: config.temperature,
+        system_prompt: Some(system_prompt),
+        max_turns: config.max_turns,
+        token_budget: config.token_budget,
+        thinking_budget: model.thinking_budget,
+        stream: config.stream,
+    };
+    // The keys this run could send never reach the model, the store or the audit log,
+    // whatever a file or a command prints.
+    let env_fn: &Env = &**env;
+    let key = setup::api_key(config, &route.provider, env_fn);
+    let secrets = state::known_secrets(config, env_fn, key);
+    let db = state::open_db(env_fn)?;
+    let repository = Arc::new(state::repository(db.clone(), project, secrets.clone()));
+    let audit = Arc::new(AuditRecorder::new(AuditLog::new(
+        db,
+        state::audit_redaction(secrets.clone()),
+    )));
+    let (conversation, started) = Conversation::start(ConversationSetup {
+        model,
+        models,
+        repository: repository.clone(),
+        tools: ToolRegistry::new(cuervo_tools::builtin_tools()),
+        tool_ctx,
+        policy: config.policy(),
+        config: agent_config,
+        redaction: Some(state::model_redaction(secrets, config.privacy.redact)),
+        approvals,
+        observer: Some(audit.clone()),
+        start: options.session.clone(),
+    })
+    .await?;
+    Ok(Opened {
+        conversation,
+        started,
+        audit,
+        repository,
+    })
+}
+
+/// Ends the conversation, writes the last audit entries, and returns the final session
+/// and what the run cost.
+pub async fn close(
+    conversation: Conversation,
+    audit: Arc<AuditRecorder>,
+) -> Result<Option<(cuervo_domain::SessionId, cuervo_domain::Spend)>> {
+    let closed = conversation.shutdown().await;
+    tokio::task::spawn_blocking(move || audit.finish()).await?;
+    Ok(closed)
+}
