@@ -13,7 +13,9 @@
 //! the file's chat template rendered by [`crate::template`], tokenised with special tokens
 //! parsed (so `<|im_start|>` is one token), with BOS added only when the vocabulary asks
 //! for it and the template did not already write it. Sampling is [`crate::sampler`]'s, on
-//! the logits llama.cpp returns, so greedy decoding is the plain argmax.
+//! the logits llama.cpp returns, so greedy decoding without a penalty is the plain argmax;
+//! a generation that loops ends early when the sampling asks for a
+//! [`RepetitionStop`](crate::sampler::RepetitionStop) ([`FinishReason::Repetition`]).
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;
@@ -76,6 +78,10 @@ pub enum FinishReason {
     Stop,
     /// `max_tokens` were generated, or the context is full.
     Length,
+    /// The answer was cut because it had fallen into a loop (the sampling's
+    /// [`RepetitionStop`](crate::sampler::RepetitionStop)): the same span of `period`
+    /// tokens `repeats` times in a row. A cut answer, like `Length`.
+    Repetition { period: usize, repeats: usize },
 }
 
 /// What a generation reports, in order: one `Prompt`, then `Token`s, then `Done` (or an
@@ -493,6 +499,7 @@ impl Engine<'_> {
         let mut logits_index = i32::try_from(chunks.last().map_or(1, |c| c.len()) - 1).unwrap_or(0);
         let budget = (max_tokens as usize).min(self.n_ctx - tokens.len());
         let mut generated = 0;
+        let mut ids: Vec<u32> = Vec::new();
         let mut reason = FinishReason::Length;
         while generated < budget {
             if tx.is_closed() {
@@ -505,6 +512,7 @@ impl Engine<'_> {
                 break;
             }
             generated += 1;
+            sampler.accept(id as u32);
             let token = LlamaToken(id);
             let bytes = vocab.token_to_piece(token, false, None);
             let text = utf8.push(&bytes);
@@ -516,6 +524,22 @@ impl Engine<'_> {
                 .is_err()
             {
                 return Ok(());
+            }
+            if let Some(stop) = &sampling.repetition_stop {
+                ids.push(id as u32);
+                if let Some(cycle) = stop.detect(&ids) {
+                    tracing::warn!(
+                        period = cycle.period,
+                        repeats = cycle.repeats,
+                        generated,
+                        "the local model is repeating itself; its answer is cut here"
+                    );
+                    reason = FinishReason::Repetition {
+                        period: cycle.period,
+                        repeats: cycle.repeats,
+                    };
+                    break;
+                }
             }
             if generated < budget {
                 self.decode(ctx, &[token], true)?;

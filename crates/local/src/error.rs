@@ -31,6 +31,11 @@ pub enum Error {
     NotFound(String),
     #[error("model store: {0}")]
     Store(String),
+    #[error("{what} are not part of this build: rebuild it with the cargo feature `{feature}`")]
+    NotBuilt {
+        what: &'static str,
+        feature: &'static str,
+    },
     #[error("download {url}: {reason}")]
     Download { url: String, reason: String },
     #[error("checksum mismatch for {}: expected sha256 {expected}, got {actual}; the partial file was removed, run the pull again", path.display())]

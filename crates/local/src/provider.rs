@@ -22,10 +22,11 @@ use cuervo_domain::{
 use futures::StreamExt;
 
 use crate::chat::{ChatModel, EngineOptions, FinishReason, GenEvent};
+#[cfg(feature = "embeddings")]
 use crate::embed::LocalEmbedder;
 use crate::error::{Error, Result};
 use crate::gguf::GgufMetadata;
-use crate::sampler::SamplingParams;
+use crate::sampler::{RepetitionStop, SamplingParams};
 use crate::store::{ModelKind, ModelStore};
 use crate::template::ChatTemplate;
 use crate::toolcall::OutputParser;
@@ -34,13 +35,32 @@ use crate::toolcall::OutputParser;
 pub const PROVIDER_NAME: &str = "local";
 
 /// Settings of the local provider.
+///
+/// The sampling defaults keep small models usable: greedy decoding (small models answer
+/// best with their most likely token) with a mild repetition penalty on the last 64
+/// tokens (llama.cpp's `penalties` sampler at Ollama's default strength), and a
+/// [`RepetitionStop`] that cuts an answer once it loops anyway. Without them SmolLM2 asked
+/// to read a file wrote `# Cargo.toml` until `max_tokens` (7,886 tokens); with them it
+/// ends its answer after 178. A request's `temperature` turns sampling on, over the tail
+/// that top-k, top-p and min-p leave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalOptions {
     pub engine: EngineOptions,
-    /// Temperature when the request sets none.
+    /// Temperature when the request sets none (a request's own `temperature` wins; 0 is
+    /// greedy).
     pub default_temperature: f32,
+    /// Keep only the `top_k` most likely tokens (0 keeps all).
+    pub top_k: usize,
     /// Nucleus sampling threshold (1.0 turns it off).
     pub top_p: f32,
+    /// Drop tokens less likely than `min_p` times the most likely one (0 turns it off).
+    pub min_p: f32,
+    /// Penalty on tokens among the last `repeat_last_n` generated (1.0 turns it off).
+    pub repeat_penalty: f32,
+    /// How many recent tokens the penalty looks at.
+    pub repeat_last_n: usize,
+    /// When to cut an answer that loops (`None`: never, generate to `max_tokens`).
+    pub repetition_stop: Option<RepetitionStop>,
     /// Seed for sampling; `None` draws one per request.
     pub seed: Option<u64>,
     /// How many chat models may stay loaded at once.
@@ -53,8 +73,13 @@ impl Default for LocalOptions {
     fn default() -> Self {
         Self {
             engine: EngineOptions::default(),
-            default_temperature: 0.7,
+            default_temperature: 0.0,
+            top_k: 40,
             top_p: 0.95,
+            min_p: 0.05,
+            repeat_penalty: 1.1,
+            repeat_last_n: 64,
+            repetition_stop: Some(RepetitionStop::default()),
             seed: None,
             keep_loaded: 1,
             embedding_model: None,
@@ -74,6 +99,7 @@ struct Inner {
     registered: Mutex<HashMap<String, PathBuf>>,
     loaded: Mutex<Vec<(PathBuf, Arc<ChatModel>)>>,
     metadata: Mutex<HashMap<PathBuf, Arc<GgufMetadata>>>,
+    #[cfg(feature = "embeddings")]
     embedder: Mutex<Option<(PathBuf, Arc<LocalEmbedder>)>>,
     /// Serialises loads so two requests do not load the same file twice.
     loading: Mutex<()>,
@@ -99,6 +125,7 @@ impl LocalProvider {
                 registered: Mutex::new(HashMap::new()),
                 loaded: Mutex::new(Vec::new()),
                 metadata: Mutex::new(HashMap::new()),
+                #[cfg(feature = "embeddings")]
                 embedder: Mutex::new(None),
                 loading: Mutex::new(()),
             }),
@@ -135,6 +162,7 @@ impl LocalProvider {
 
     /// The embedding model (`LocalOptions::embedding_model`, else the store's first
     /// embedding model), loading it if needed (blocking).
+    #[cfg(feature = "embeddings")]
     pub fn embedder(&self) -> Result<Arc<LocalEmbedder>> {
         self.inner.embedder()
     }
@@ -212,6 +240,7 @@ impl Inner {
         Ok(model)
     }
 
+    #[cfg(feature = "embeddings")]
     fn embedder(&self) -> Result<Arc<LocalEmbedder>> {
         let name = self.options.embedding_model.clone().or_else(|| {
             // Without configuration, the first embedding model in the store.
@@ -234,13 +263,32 @@ impl Inner {
         Ok(e)
     }
 
+    /// `texts` through the embedding model.
+    #[cfg(feature = "embeddings")]
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        self.embedder()?.embed(texts)
+    }
+
+    /// Without the `embeddings` feature there is no embedding engine to run.
+    #[cfg(not(feature = "embeddings"))]
+    fn embed(&self, _texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        Err(Error::NotBuilt {
+            what: "local embeddings",
+            feature: "embeddings",
+        })
+    }
+
     fn sampling(&self, request: &ModelRequest) -> SamplingParams {
+        let o = &self.options;
         SamplingParams {
-            temperature: request
-                .temperature
-                .unwrap_or(self.options.default_temperature),
-            top_p: self.options.top_p,
-            seed: self.options.seed.unwrap_or_else(rand::random),
+            temperature: request.temperature.unwrap_or(o.default_temperature),
+            top_k: o.top_k,
+            top_p: o.top_p,
+            min_p: o.min_p,
+            repeat_penalty: o.repeat_penalty,
+            repeat_last_n: o.repeat_last_n,
+            seed: o.seed.unwrap_or_else(rand::random),
+            repetition_stop: o.repetition_stop,
         }
     }
 }
@@ -356,7 +404,7 @@ impl ModelProvider for LocalProvider {
         let inner = self.inner.clone();
         let texts = texts.to_vec();
         Box::pin(async move {
-            blocking(move || inner.embedder()?.embed(&texts))
+            blocking(move || inner.embed(&texts))
                 .await
                 .map_err(|e| e.into_model_error(PROVIDER_NAME))
         })
@@ -455,7 +503,10 @@ async fn next_chunk(
                 } else {
                     match reason {
                         FinishReason::Stop => StopReason::EndTurn,
-                        FinishReason::Length => StopReason::MaxTokens,
+                        // A loop cut short is a cut answer, as one at the limit.
+                        FinishReason::Length | FinishReason::Repetition { .. } => {
+                            StopReason::MaxTokens
+                        }
                     }
                 };
                 s.queue.push_back(Ok(ModelChunk::Stop { reason }));

@@ -13,8 +13,8 @@ use cuervo_domain::{Message, ModelChunk, ModelProvider, ModelRequest};
 use cuervo_local::{HubClient, ImportMode, ModelStore};
 use futures::StreamExt;
 
-use crate::args::Cli;
 use crate::config::{Config, ProviderKind};
+use crate::options::RunOptions;
 use crate::setup::{self, Env, state};
 
 #[derive(Debug, Args)]
@@ -59,7 +59,12 @@ pub enum ModelsAction {
     Test { model: String },
 }
 
-pub async fn run(args: &ModelsArgs, cli: &Cli, config: &Config, env: &Env) -> Result<ExitCode> {
+pub async fn run(
+    args: &ModelsArgs,
+    options: &RunOptions,
+    config: &Config,
+    env: &Env,
+) -> Result<ExitCode> {
     match &args.action {
         ModelsAction::List { json } => list(config, env, *json),
         ModelsAction::Import { path, name, copy } => {
@@ -114,8 +119,8 @@ pub async fn run(args: &ModelsArgs, cli: &Cli, config: &Config, env: &Env) -> Re
             }
             Ok(ExitCode::SUCCESS)
         }
-        ModelsAction::Default { model } => set_default(model, cli, config, env),
-        ModelsAction::Test { model } => test(model, cli, config, env).await,
+        ModelsAction::Default { model } => set_default(model, options, config, env),
+        ModelsAction::Test { model } => test(model, options, config, env).await,
     }
 }
 
@@ -205,21 +210,11 @@ fn list(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
 }
 
 /// A tiny streamed request: how long until the first token, and how fast after that.
-async fn test(model: &str, cli: &Cli, config: &Config, env: &Env) -> Result<ExitCode> {
+async fn test(model: &str, options: &RunOptions, config: &Config, env: &Env) -> Result<ExitCode> {
     let mut config = config.clone();
     config.model = Some(model.to_owned());
-    let is_local = cli.provider.is_none()
-        && ModelStore::open_default()
-            .and_then(|s| s.get(model))
-            .ok()
-            .flatten()
-            .is_some();
-    let (provider_name, model) = if is_local {
-        config.provider = "local".into();
-        ("local".to_owned(), model.to_owned())
-    } else {
-        setup::resolve_model(&config, cli)?
-    };
+    let route = setup::resolve_model(&config, options)?;
+    let (provider_name, model) = (route.provider, route.model);
     let provider: Arc<dyn ModelProvider> = setup::provider(&config, &provider_name, env)?;
     let request = ModelRequest {
         model: model.clone(),
@@ -299,19 +294,10 @@ fn add(model: &str, config: &Config, env: &Env) -> Result<ExitCode> {
 
 /// `cuervo models default MODEL`: sets `provider` and `model` in the user config file,
 /// keeping its other keys (comments in that file are not kept).
-fn set_default(model: &str, cli: &Cli, config: &Config, env: &Env) -> Result<ExitCode> {
+fn set_default(model: &str, options: &RunOptions, config: &Config, env: &Env) -> Result<ExitCode> {
     let mut probe = config.clone();
     probe.model = Some(model.to_owned());
-    let is_local = ModelStore::open_default()
-        .and_then(|s| s.get(model))
-        .ok()
-        .flatten()
-        .is_some();
-    let (provider, model) = if is_local {
-        ("local".to_owned(), model.to_owned())
-    } else {
-        setup::resolve_model(&probe, cli)?
-    };
+    let setup::Route { provider, model } = setup::resolve_model(&probe, options)?;
     let path = crate::config::ConfigPaths::new(std::path::Path::new("."), env)
         .user
         .context("neither XDG_CONFIG_HOME nor HOME is set: there is no user config file")?;

@@ -1,4 +1,6 @@
 //! Offline use with a real local model: import it, ask, get an answer; no key, no server.
+//! Needs the engines: the cli's `local` feature (on by default).
+#![cfg(feature = "local")]
 
 use super::common::Sandbox;
 

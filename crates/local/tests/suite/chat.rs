@@ -144,6 +144,7 @@ fn seeded_sampling_repeats_and_greedy_ignores_the_seed() {
         temperature: 1.0,
         top_p: 0.95,
         seed,
+        ..SamplingParams::greedy()
     };
     let a = run(&model, &prompt, 24, hot(7)).0;
     assert_eq!(a, run(&model, &prompt, 24, hot(7)).0);
@@ -170,6 +171,9 @@ fn provider() -> LocalProvider {
         LocalOptions {
             engine: options(),
             seed: Some(1),
+            // Plain greedy decoding, as the llama.cpp reference was made.
+            repeat_penalty: 1.0,
+            repetition_stop: None,
             ..LocalOptions::default()
         },
     );
@@ -311,4 +315,90 @@ async fn a_missing_model_is_an_error_that_says_what_to_do() {
         first.message
     );
     assert!(!p.is_available().await);
+}
+
+/// Cuervo's system prompt as the CLI sends it (`cuervo_core::prompt`), for a project at a
+/// fixed place and date.
+const AGENT_SYSTEM: &str = "\
+You are Cuervo, an AI coding agent working in the user's terminal, inside their project.
+You help with software engineering: reading and explaining code, fixing bugs, adding
+features, refactoring, writing tests, and running the project's commands.
+
+How to work:
+- Use the tools to look before you change: read the relevant files, search with grep and
+  glob, and follow the project's existing conventions, libraries and style.
+- Make changes with the edit tool (exact-string replacement) or write for new files.
+  Keep changes minimal and focused on the task.
+- Verify your work: run the project's tests, build or linter with bash when you can.
+- Paths are relative to the project root. Do not touch files outside it unless asked.
+- A tool call may be refused by the user's permission settings; when that happens, do not
+  retry the same call: continue another way or explain what the user must allow.
+- Be concise. When you are done, say briefly what you changed and how you checked it.
+
+Environment:
+- Project root: /home/user/project
+- Git repository: yes
+- Platform: linux
+- Today's date: 2026-12-07
+";
+
+/// What a provider answered: the text, the output tokens and the stop reason.
+async fn answer(p: &LocalProvider, request: ModelRequest) -> (String, u64, StopReason) {
+    let chunks: Vec<ModelChunk> = p.invoke(request).map(|c| c.unwrap()).collect().await;
+    let mut text = String::new();
+    let (mut tokens, mut stop) = (0, None);
+    for c in chunks {
+        match c {
+            ModelChunk::Text { text: t } => text.push_str(&t),
+            ModelChunk::Usage { usage } => tokens = usage.output_tokens,
+            ModelChunk::Stop { reason } => stop = Some(reason),
+            _ => {}
+        }
+    }
+    (text, tokens, stop.expect("a stop reason"))
+}
+
+/// SmolLM2, asked to read a file, used to answer with `# Cargo.toml` over and over until
+/// `max_tokens` (7,886 tokens and 47 minutes from `cuervo -p`): greedy decoding with no
+/// repetition penalty. The local defaults now penalise recent tokens, and a loop that
+/// happens anyway is cut as soon as it repeats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smollm2_reading_a_file_does_not_loop_until_max_tokens() {
+    const MAX: u32 = 512;
+    let ask = || ModelRequest {
+        system: Some(AGENT_SYSTEM.to_owned()),
+        temperature: None,
+        ..request("read Cargo.toml and tell me the package name", MAX)
+    };
+    let with = |o: LocalOptions| {
+        let engine = EngineOptions {
+            max_context: 8192,
+            ..options()
+        };
+        let p = LocalProvider::new(None, LocalOptions { engine, ..o });
+        p.register("smollm2", smollm2());
+        p
+    };
+
+    // The defaults: the model ends its answer by itself.
+    let defaults = with(LocalOptions::default());
+    let (text, tokens, stop) = answer(&defaults, ask()).await;
+    assert_eq!(stop, StopReason::EndTurn, "{tokens} tokens: {text}");
+    assert!(tokens < u64::from(MAX) / 2, "{tokens} tokens: {text}");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(
+        !lines.windows(4).any(|w| w.iter().all(|l| *l == w[0])),
+        "a line repeats: {text}"
+    );
+
+    // Without the penalty greedy decoding loops as before (which span it repeats depends
+    // on the prompt to the byte), and the repetition stop cuts the loop short as a cut
+    // answer: what the agent loop treats like `max_tokens`.
+    let no_penalty = with(LocalOptions {
+        repeat_penalty: 1.0,
+        ..LocalOptions::default()
+    });
+    let (text, tokens, stop) = answer(&no_penalty, ask()).await;
+    assert_eq!(stop, StopReason::MaxTokens, "{text}");
+    assert!(tokens < u64::from(MAX) / 2, "{tokens} tokens: {text}");
 }

@@ -6,9 +6,10 @@
 //! [`Tokenizer::for_model`] picks the right one for a model name.
 //!
 //! # Which BPE crate, and why
-//! The encoders come from [`bpe_openai`] (GitHub's `rust-gems`), not `tiktoken-rs`. Both were
-//! measured on the same 3.6 MB of Rust source from `~/.cargo/registry`, one thread, release
-//! build, on the two-core development machine:
+//! The encoders are GitHub `rust-gems`' backtracking BPE (the [`bpe`] crate, with the
+//! pre-tokenizer of its `bpe-openai`), not `tiktoken-rs`. Both were measured on the same
+//! 3.6 MB of Rust source from `~/.cargo/registry`, one thread, release build, on the
+//! two-core development machine:
 //!
 //! | encoder | cl100k encode | o200k encode | first use (load) |
 //! |---|---|---|---|
@@ -19,11 +20,17 @@
 //! Token ids were identical for all three. `bpe-openai` is faster because it replaces
 //! tiktoken's backtracking pre-tokenizer regex (`fancy-regex`, for the `\s+(?!\S)`
 //! look-ahead) with a DFA over three patterns that emulates the look-ahead, and encodes each
-//! piece with a backtracking BPE that needs no heap of merges; it also loads a
-//! pre-serialised dictionary instead of parsing base64 at start-up. Exactness is not taken on
+//! piece with a backtracking BPE that needs no heap of merges. Exactness is not taken on
 //! trust: the integration tests compare every token id with Python tiktoken's, on real
 //! source, prose and hostile Unicode, through a committed fixture and, when
 //! `CUERVO_TIKTOKEN_PYTHON` is set, against live Python tiktoken.
+//!
+//! # Where the dictionaries come from
+//! `bpe-openai` embeds its dictionaries pre-built (47 MB, half the `cuervo` binary). Here
+//! they are built at first use from tiktoken's rank files (2.5 MB gzipped, compiled in) and
+//! the built form is cached on disk, so only the first use on a machine pays the build
+//! (seconds); see [`cache`] for the file, its checks and what happens without a cache
+//! directory. The encoder ([`encoder`]) is `bpe-openai`'s, so counts are the same.
 //!
 //! # Special tokens
 //! Text is always encoded as *ordinary* text, like tiktoken's `encode_ordinary`: a literal
@@ -38,16 +45,19 @@
 //! ahead than one character) and the pieces are counted on rayon's pool. The result is
 //! identical to the sequential one; a test checks it on the corpus.
 
+pub mod cache;
+pub mod encoder;
 pub mod estimate;
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
-use bpe_openai::Tokenizer as Bpe;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use cache::{Origin, default_cache_dir};
+pub use encoder::Encoder;
 pub use estimate::Estimator;
 
 /// Inputs at least this long are split and counted or encoded in parallel.
@@ -67,9 +77,14 @@ pub enum Encoding {
     O200kBase,
 }
 
-/// The shared encoders, built once on first use (the dictionaries are ~2 MB and ~4 MB).
-static CL100K: LazyLock<&'static Bpe> = LazyLock::new(bpe_openai::cl100k_base);
-static O200K: LazyLock<&'static Bpe> = LazyLock::new(bpe_openai::o200k_base);
+/// The shared encoders, loaded once per process on first use: from the cache in
+/// [`default_cache_dir`], else built (and cached) from the rank files.
+static CL100K: LazyLock<Encoder> = LazyLock::new(|| shared(Encoding::Cl100kBase));
+static O200K: LazyLock<Encoder> = LazyLock::new(|| shared(Encoding::O200kBase));
+
+fn shared(encoding: Encoding) -> Encoder {
+    encoding.load_encoder(default_cache_dir().as_deref()).0
+}
 
 impl Encoding {
     /// Both encodings, in a stable order.
@@ -130,14 +145,15 @@ impl Encoding {
         }
     }
 
-    fn bpe(self) -> &'static Bpe {
+    fn bpe(self) -> &'static Encoder {
         match self {
             Encoding::Cl100kBase => &CL100K,
             Encoding::O200kBase => &O200K,
         }
     }
 
-    /// Builds the encoder now instead of on first use (tens of milliseconds).
+    /// Loads the encoder now instead of on first use (tens of milliseconds from the cache;
+    /// seconds the first time on a machine, see [`cache`]).
     pub fn warm_up(self) {
         let _ = self.bpe();
     }
@@ -150,7 +166,7 @@ impl Encoding {
         }
         parallel_chunks(text)
             .par_iter()
-            .map(|chunk| bpe.count(*chunk))
+            .map(|chunk| bpe.count(chunk))
             .sum()
     }
 
@@ -165,8 +181,7 @@ impl Encoding {
         let bpe = self.bpe();
         // `cl100k`/`o200k` do no normalisation (NFC is only for voyage3), so the input is
         // already in the form the encoder wants.
-        let normalized = bpe.normalize(text);
-        bpe.count_till_limit(&normalized, limit)
+        bpe.count_till_limit(text, limit)
     }
 
     /// Token ids of `text`, identical to Python's `enc.encode_ordinary(text)`.
@@ -177,7 +192,7 @@ impl Encoding {
         }
         let parts: Vec<Vec<u32>> = parallel_chunks(text)
             .par_iter()
-            .map(|chunk| bpe.encode(*chunk))
+            .map(|chunk| bpe.encode(chunk))
             .collect();
         parts.concat()
     }

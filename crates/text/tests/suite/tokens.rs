@@ -5,12 +5,14 @@
 //! `scripts/gen-token-fixtures.py` with Python tiktoken. When `CUERVO_TIKTOKEN_PYTHON` points
 //! at the interpreter that `scripts/setup-tiktoken` prints, the test also runs that script
 //! live and compares with its output, so the fixture cannot drift from tiktoken unnoticed.
+//!
+//! The last tests are about the on-disk cache of the built dictionaries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cuervo_text::tokens::{Encoding, PARALLEL_THRESHOLD};
+use cuervo_text::tokens::{Encoding, Origin, PARALLEL_THRESHOLD};
 use serde::Deserialize;
 
 fn fixtures() -> PathBuf {
@@ -301,4 +303,113 @@ fn parallel_counting_equals_sequential_on_the_corpus() {
         assert_eq!(enc.count(&big), sequential, "{enc}");
         assert_eq!(enc.encode(&big).len(), sequential, "{enc}");
     }
+}
+
+/// A text whose ids the shared encoder (checked against tiktoken above) gives.
+const CACHE_PROBE: &str = "fn main() {\n    println!(\"héllo 🦀 {}\", 42);\n}\n";
+
+/// The names in a cache directory, sorted.
+fn cache_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read the cache dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn built_encoders_are_cached_and_a_damaged_cache_is_rebuilt() {
+    let enc = Encoding::Cl100kBase;
+    let want = enc.encode(CACHE_PROBE);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("bpe");
+
+    let (built, origin) = enc.load_encoder(Some(&cache));
+    assert_eq!(origin, Origin::Built);
+    assert_eq!(built.encode(CACHE_PROBE), want);
+    let files = cache_files(&cache);
+    assert!(
+        files.len() == 1 && files[0].starts_with("cl100k_base-") && files[0].ends_with(".bpe"),
+        "one cache file and no temporary one left: {files:?}"
+    );
+    let file = cache.join(&files[0]);
+    let (cached, origin) = enc.load_encoder(Some(&cache));
+    assert_eq!(origin, Origin::Cache);
+    assert_eq!(cached.encode(CACHE_PROBE), want);
+
+    let whole = std::fs::read(&file).expect("read the cache file");
+    let mut flipped = whole.clone();
+    flipped[whole.len() / 2] ^= 0x01;
+    for (what, damaged) in [
+        ("one bit flipped", flipped),
+        ("cut short", whole[..whole.len() - 1000].to_vec()),
+    ] {
+        std::fs::write(&file, damaged).expect("damage the cache file");
+        let (rebuilt, origin) = enc.load_encoder(Some(&cache));
+        assert_eq!(origin, Origin::Built, "{what}: rebuilt, not trusted");
+        assert_eq!(rebuilt.encode(CACHE_PROBE), want, "{what}");
+        assert_eq!(
+            std::fs::read(&file).expect("read"),
+            whole,
+            "{what}: replaced"
+        );
+    }
+}
+
+#[test]
+fn without_a_writable_cache_the_encoder_is_built_in_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A directory cannot be created under a file (even by root).
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").expect("write");
+    let enc = Encoding::Cl100kBase;
+    let (built, origin) = enc.load_encoder(Some(&file.join("bpe")));
+    assert_eq!(origin, Origin::BuiltUncached);
+    assert_eq!(built.encode(CACHE_PROBE), enc.encode(CACHE_PROBE));
+    let (built, origin) = enc.load_encoder(None);
+    assert_eq!(origin, Origin::BuiltUncached);
+    assert_eq!(built.count(CACHE_PROBE), enc.count(CACHE_PROBE));
+}
+
+/// Set for the child processes of [`two_processes_building_at_once_publish_one_whole_file`].
+const CHILD_CACHE_DIR: &str = "CUERVO_TEST_BPE_CACHE_CHILD";
+
+/// In a child process only: loads `cl100k_base` through the cache named by the variable.
+#[test]
+fn bpe_cache_child_process() {
+    let Some(dir) = std::env::var_os(CHILD_CACHE_DIR) else {
+        return;
+    };
+    let (encoder, _) = Encoding::Cl100kBase.load_encoder(Some(Path::new(&dir)));
+    assert_eq!(
+        encoder.count(CACHE_PROBE),
+        Encoding::Cl100kBase.count(CACHE_PROBE)
+    );
+}
+
+#[test]
+fn two_processes_building_at_once_publish_one_whole_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(std::env::current_exe().expect("the test binary"))
+                .args(["--exact", "suite::tokens::bpe_cache_child_process"])
+                .env(CHILD_CACHE_DIR, dir.path())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("start a child")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().expect("wait").success(), "a child failed");
+    }
+    let files = cache_files(dir.path());
+    assert_eq!(files.len(), 1, "one file, no temporary one left: {files:?}");
+    let (cached, origin) = Encoding::Cl100kBase.load_encoder(Some(dir.path()));
+    assert_eq!(origin, Origin::Cache, "the published file is whole");
+    assert_eq!(
+        cached.encode(CACHE_PROBE),
+        Encoding::Cl100kBase.encode(CACHE_PROBE)
+    );
 }
