@@ -557,20 +557,7 @@ mod tests {
     fn the_cursor_moves_to_its_line_once_when_rows_above_wrap() {
         // The first line wraps into two rows, so the cursor's line (1) starts at row 2,
         // which is also the index of the line after it: the cursor must stay on row 2.
-        let live = vec![
-            Line::plain("x".repeat(30)),
-            Line::plain("› hi"),
-            Line::plain("status"),
-        ];
-        let mut screen = Screen::new(Vec::new(), 20, 6, true);
-        screen.draw(&[], &live, Some((4, 1))).expect("draw");
-        let bytes = screen.into_inner();
-        let mut parser = vt100::Parser::new(6, 20, 0);
-        parser.process(&bytes);
-        let rows: Vec<String> = parser.screen().rows(0, 20).collect();
-        let (row, col) = parser.screen().cursor_position();
-        assert_eq!(rows[usize::from(row)], "› hi", "{rows:?}");
-        assert_eq!(col, 4);
+        assert_cursor_on_input_below(30);
     }
 
     #[test]
@@ -663,8 +650,17 @@ mod tests {
     #[test]
     fn the_cursor_follows_its_line_below_wrapped_rows() {
         // A long streaming line above the input wraps into several rows.
-        let long = Line::plain("x".repeat(50));
-        let live = vec![long, Line::plain("› hi"), Line::plain("status")];
+        assert_cursor_on_input_below(50);
+    }
+
+    /// Draws a line of `width` x's above `› hi` on a 20-column screen and checks the
+    /// cursor lands on the input line, column 4, however the long line wrapped.
+    fn assert_cursor_on_input_below(width: usize) {
+        let live = vec![
+            Line::plain("x".repeat(width)),
+            Line::plain("› hi"),
+            Line::plain("status"),
+        ];
         let mut screen = Screen::new(Vec::new(), 20, 6, true);
         screen.draw(&[], &live, Some((4, 1))).expect("draw");
         let bytes = screen.into_inner();
