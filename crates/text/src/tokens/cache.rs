@@ -5,11 +5,12 @@
 //! A [`BytePairEncoding`] holds three Aho-Corasick automata, a merge table and hash maps:
 //! 15 MB (`cl100k_base`) and 32 MB (`o200k_base`) serialised. `bpe-openai` embeds both in the
 //! binary, which made them half of it. The rank files they are built from are 0.8 MB and
-//! 1.7 MB gzipped (`crates/text/data`), but building takes seconds (about 2 s and 4.5 s on
-//! the two-core development machine), so the built form is kept in
-//! `$XDG_CACHE_HOME/cuervo/bpe` (else `~/.cache/cuervo/bpe`): the first use on a machine
-//! builds, every later process loads the file (tens of milliseconds, what loading the
-//! embedded tables cost before).
+//! 1.7 MB gzipped (`crates/text/data`), but building takes 0.3–0.6 s and 0.9–1.4 s on the
+//! two-core development machine (several seconds when it is busy), so the built form is
+//! kept in `$XDG_CACHE_HOME/cuervo/bpe` (else `~/.cache/cuervo/bpe`): the first use on a
+//! machine builds, every later process loads the file (35 ms and 64 ms for the first use in
+//! a process, against 29 ms and 58 ms to deserialise the embedded tables before; see
+//! `docs/benchmarks.md`).
 //!
 //! # The cache file
 //! `MAGIC`, a 32-byte key, the payload's length and its CRC-32, then the payload (the
@@ -22,7 +23,8 @@
 //! never trusted (the automata are deserialised without checks, so a corrupt payload must
 //! not get that far). Files are written to a unique temporary name in the same directory and
 //! renamed into place, so processes building at the same time each publish a whole file and
-//! a reader never sees a partial one. When the directory cannot be created or written, the
+//! a reader never sees a partial one; a temporary file left by a writer that died is removed
+//! by a later writer once it is ten minutes old. When the directory cannot be created or written, the
 //! encoder is built in memory for this process only.
 
 use std::io::{self, Read, Write};
@@ -48,6 +50,10 @@ const MAGIC: &[u8; 8] = b"CVBPE\0\0\x01";
 const KEY_LEN: usize = 32;
 /// Magic, key, payload length (u64 LE), payload CRC-32 (u32 LE).
 const HEADER_LEN: usize = MAGIC.len() + KEY_LEN + 8 + 4;
+/// No valid cache file is this large (`o200k_base`'s is 32 MB): anything bigger is not read.
+const MAX_FILE_LEN: u64 = 256 << 20;
+/// A temporary file this old belongs to a writer that died; the next writer removes it.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Where an encoder came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +143,7 @@ pub fn cache_key(encoding: Encoding) -> [u8; KEY_LEN] {
     hash.finalize().into()
 }
 
-/// Builds the dictionary from the embedded rank file (seconds).
+/// Builds the dictionary from the embedded rank file (about a second).
 fn build(encoding: Encoding) -> BytePairEncoding {
     let tokens = read_ranks(encoding.ranks(), encoding.vocabulary_size());
     BytePairEncoding::from_dictionary(tokens, Some(HASH_FACTOR))
@@ -169,7 +175,13 @@ fn read_ranks(gz: &[u8], expected: usize) -> Vec<Vec<u8>> {
 
 /// The encoder in the cache file at `path`, if the file is there and valid.
 fn read_cached(encoding: Encoding, path: &Path, key: &[u8; KEY_LEN]) -> Option<Encoder> {
-    let bytes = std::fs::read(path).ok()?;
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    if len > MAX_FILE_LEN {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).ok()?);
+    file.read_to_end(&mut bytes).ok()?;
     let payload = payload(&bytes, key)?;
     let bpe: BytePairEncoding = rmp_serde::from_slice(payload).ok()?;
     if bpe.num_tokens() != encoding.vocabulary_size() {
@@ -216,6 +228,7 @@ fn write_cached(
     std::fs::create_dir_all(dir)?;
     let payload = rmp_serde::to_vec(bpe).map_err(io::Error::other)?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
+    remove_stale_temporaries(dir, &name);
     let tmp = dir.join(format!(
         ".{name}.{}.{}.tmp",
         std::process::id(),
@@ -231,6 +244,28 @@ fn write_cached(
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// Removes the temporary files of writers of `name` that died before renaming theirs
+/// (older than [`STALE_TMP`]; a live writer's is seconds old).
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > STALE_TMP);
+        if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") && stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@
 //! `bpe-openai` embeds its dictionaries pre-built (47 MB, half the `cuervo` binary). Here
 //! they are built at first use from tiktoken's rank files (2.5 MB gzipped, compiled in) and
 //! the built form is cached on disk, so only the first use on a machine pays the build
-//! (seconds); see [`cache`] for the file, its checks and what happens without a cache
+//! (about a second); see [`cache`] for the file, its checks and what happens without a cache
 //! directory. The encoder ([`encoder`]) is `bpe-openai`'s, so counts are the same.
 //!
 //! # Special tokens
@@ -153,7 +153,7 @@ impl Encoding {
     }
 
     /// Loads the encoder now instead of on first use (tens of milliseconds from the cache;
-    /// seconds the first time on a machine, see [`cache`]).
+    /// about a second the first time on a machine, see [`cache`]).
     pub fn warm_up(self) {
         let _ = self.bpe();
     }

@@ -338,6 +338,19 @@ fn built_encoders_are_cached_and_a_damaged_cache_is_rebuilt() {
     assert_eq!(origin, Origin::Cache);
     assert_eq!(cached.encode(CACHE_PROBE), want);
 
+    // What writers that died left behind: one long ago, one maybe still writing.
+    let stale = cache.join(format!(".{}.1.0.tmp", files[0]));
+    let fresh = cache.join(format!(".{}.2.0.tmp", files[0]));
+    for tmp in [&stale, &fresh] {
+        std::fs::write(tmp, "partial").expect("write a temporary file");
+    }
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .and_then(|f| f.set_modified(hour_ago))
+        .expect("age the stale temporary file");
+
     let whole = std::fs::read(&file).expect("read the cache file");
     let mut flipped = whole.clone();
     flipped[whole.len() / 2] ^= 0x01;
@@ -355,6 +368,8 @@ fn built_encoders_are_cached_and_a_damaged_cache_is_rebuilt() {
             "{what}: replaced"
         );
     }
+    assert!(!stale.exists(), "a dead writer's temporary file is removed");
+    assert!(fresh.exists(), "a recent one is left to its writer");
 }
 
 #[test]
