@@ -24,6 +24,11 @@ pub struct Cli {
     #[arg(long = "image", value_name = "PATH")]
     pub images: Vec<std::path::PathBuf>,
 
+    /// With -p: answer from the semantic cache when a very similar prompt was answered by
+    /// the same model, tools and system prompt in the last 24 h; keep this answer for later.
+    #[arg(long)]
+    pub semantic_cache: bool,
+
     /// Headless output: text (the answer, streamed), json (one object at the end),
     /// stream-json (one event per line as it happens).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
@@ -125,6 +130,8 @@ pub enum Command {
     Trust(crate::commands::trust::TrustArgs),
     /// Store API keys in the OS keychain (or a private file), show or remove them.
     Auth(crate::commands::auth::AuthArgs),
+    /// Show what the on-disk caches hold (cached answers, file hashes) or clear them.
+    Cache(crate::commands::cache::CacheArgs),
     /// Count tokens per file and in total (tiktoken-exact for OpenAI encodings).
     Tokens(crate::commands::tokens::TokensArgs),
     /// Find (`scan`) or redact (`redact`) personal data and secrets; exit 1 when found.
@@ -177,6 +184,7 @@ impl Cli {
             max_turns: agent.max_turns,
             images: self.images.clone(),
             session,
+            semantic_cache: self.semantic_cache,
         }
     }
 }

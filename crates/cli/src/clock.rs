@@ -11,6 +11,19 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// A time in milliseconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC`, for notices
+/// such as "cached answer from …".
+pub fn utc_minute(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        of_day / 3600,
+        (of_day % 3600) / 60
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -32,7 +45,17 @@ pub fn new_session_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::civil_from_days;
+    use super::{civil_from_days, utc_minute};
+
+    #[test]
+    fn utc_minutes() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        // 2026-11-24 13:05:59.999
+        assert_eq!(
+            utc_minute((20_781 * 86_400 + 13 * 3600 + 5 * 60 + 59) * 1000 + 999),
+            "2026-11-24 13:05 UTC"
+        );
+    }
 
     #[test]
     fn known_dates() {

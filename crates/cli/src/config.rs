@@ -15,6 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_norway::{Mapping, Value};
 
+pub use crate::resilience_config::{BreakerSettings, CacheSettings, RetryConfig, RoutingConfig};
+
 /// The configuration Cuervo ships with.
 pub const DEFAULT_YAML: &str = include_str!("../../../config/default.yml");
 
@@ -57,6 +59,14 @@ pub struct Config {
     pub tools: ToolsConfig,
     pub sandbox: SandboxConfig,
     pub privacy: PrivacyConfig,
+    /// How failed model calls are retried.
+    pub retry: RetryConfig,
+    /// When a failing provider is paused (per provider: `providers.NAME.breaker`).
+    pub breaker: BreakerSettings,
+    /// Fallback models, a model per kind of work, a cost ceiling.
+    pub routing: RoutingConfig,
+    /// The semantic answer cache of single prompts.
+    pub cache: CacheSettings,
     /// Providers by name. Add your own OpenAI-compatible endpoints here.
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Where each setting came from, and what the project asked for without trust. Not
@@ -110,6 +120,8 @@ impl Config {
                 from("temperature")
             ));
         }
+        problems.extend(self.routing.problems());
+        problems.extend(self.cache.problems());
         if problems.is_empty() {
             Ok(())
         } else {
@@ -205,6 +217,10 @@ impl Default for Config {
             tools: ToolsConfig::default(),
             sandbox: SandboxConfig::default(),
             privacy: PrivacyConfig::default(),
+            retry: RetryConfig::default(),
+            breaker: BreakerSettings::default(),
+            routing: RoutingConfig::default(),
+            cache: CacheSettings::default(),
             providers: BTreeMap::new(),
             origins: Origins::default(),
         }
@@ -379,6 +395,8 @@ pub struct ProviderConfig {
     /// The most context to use, when the model's own window is larger (for Ollama also
     /// the `num_ctx` asked for, since a full window may not fit in memory).
     pub context_window: Option<u64>,
+    /// This provider's circuit breaker, when it should differ from `breaker`.
+    pub breaker: Option<BreakerSettings>,
 }
 
 impl Default for ProviderConfig {
@@ -397,6 +415,7 @@ impl Default for ProviderConfig {
             thinking_budget: None,
             embedding_model: None,
             context_window: None,
+            breaker: None,
         }
     }
 }

@@ -40,13 +40,8 @@ pub async fn open(
     let route = setup::resolve_model(config, options)?;
     let models = Arc::new(ConfigModels::new(config.clone(), env.clone()));
     let model = models.build(&route)?;
-    let system_prompt = build_system_prompt(&SystemPromptInputs {
-        project_root: project.root.display().to_string(),
-        platform: std::env::consts::OS.to_owned(),
-        date: crate::clock::today(),
-        is_git_repo: project.is_git,
-        instructions: project.instructions(),
-    });
+    let (resilience, notes) = setup::resilience::build(config, &models, &route, &**env);
+    let system_prompt = system_prompt(project);
     let tool_ctx = ToolContext {
         root: project.root.clone(),
         command_timeout: Duration::from_secs(config.tools.bash_timeout_secs),
@@ -84,7 +79,7 @@ pub async fn open(
         model,
         models,
         repository: repository.clone(),
-        tools: ToolRegistry::new(cuervo_tools::builtin_tools()),
+        tools: tools(),
         tool_ctx,
         policy: config.policy(),
         config: agent_config,
@@ -92,14 +87,35 @@ pub async fn open(
         approvals,
         observer: Some(audit.clone()),
         start: options.session.clone(),
+        resilience: Arc::new(resilience),
     })
     .await?;
+    let mut started = started;
+    started.notes.extend(notes);
     Ok(Opened {
         conversation,
         started,
         audit,
         repository,
     })
+}
+
+/// The system prompt of a run in `project` (today's date, the project's instructions).
+/// One function, so what the semantic cache scopes answers by is what the model is sent.
+pub fn system_prompt(project: &Project) -> String {
+    build_system_prompt(&SystemPromptInputs {
+        project_root: project.root.display().to_string(),
+        platform: std::env::consts::OS.to_owned(),
+        date: crate::clock::today(),
+        is_git_repo: project.is_git,
+        instructions: project.instructions(),
+    })
+}
+
+/// The tools a run offers the model. One function for the same reason as
+/// [`system_prompt`].
+pub fn tools() -> ToolRegistry {
+    ToolRegistry::new(cuervo_tools::builtin_tools())
 }
 
 /// Ends the conversation, writes the last audit entries, and returns the final session

@@ -65,9 +65,35 @@ pub async fn run(
     env: &Arc<Env>,
 ) -> Result<ExitCode> {
     // Attachments first: a bad path must fail before anything is stored or sent.
+    let started_at = Instant::now();
+    let prompt_text = prompt.clone();
     let mut message = cuervo_domain::Message::user(prompt);
     for path in &options.images {
         message.content.push(crate::attach::image_block(path)?);
+    }
+    // The semantic cache (opt-in): a hit answers without a session or a model call.
+    let mut after_run = None;
+    if options.semantic_cache || config.cache.semantic {
+        use crate::cache_wiring::{self, Before};
+        let settings = config.cache.semantic_settings();
+        match cache_wiring::before_run(&settings, options, config, project, env, &prompt_text)
+            .await?
+        {
+            Before::Hit(hit) => {
+                return Ok(cache_wiring::print_hit(
+                    format,
+                    &hit,
+                    started_at,
+                    &mut std::io::stdout(),
+                    &mut std::io::stderr(),
+                ));
+            }
+            Before::Miss(after) => after_run = Some(after),
+            Before::Off(reason) if format == OutputFormat::Text => {
+                let _ = writeln!(std::io::stderr(), "note: {reason}");
+            }
+            Before::Off(_) => {}
+        }
     }
     let Opened {
         mut conversation,
@@ -102,7 +128,6 @@ pub async fn run(
         }
     }
 
-    let started_at = Instant::now();
     let mut renderer = Renderer::new(format, std::io::stdout(), std::io::stderr());
     conversation.submit(Op::UserInput { message });
     let mut outcome = None;
@@ -135,6 +160,10 @@ pub async fn run(
         cost_usd: spend.exact().map(|c| c.usd()),
         duration_ms: u64::try_from(started_at.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
+    if let (Some(after), Some(Ok(done))) = (after_run, &outcome) {
+        after.store(done).await;
+    }
+    renderer.end_line();
     let failed = |summary: &mut RunSummary, message: String| {
         summary.is_error = true;
         summary.cause = "error".into();
@@ -199,12 +228,14 @@ pub fn model_error_hint(error: &cuervo_domain::ModelError, config: &Config) -> O
                 None => Some(format!("check providers.{provider}.api_key in ~/.config/cuervo/config.yml")),
             }
         }
-        ModelErrorKind::RateLimited { .. } | ModelErrorKind::Overloaded { .. } => {
-            Some("the provider is busy; wait a moment and run the prompt again, or pick another model with --model".into())
-        }
+        // The error already says how long the provider asked to wait and what to do
+        // (retry, another model, a local one): a hint would say it twice.
+        ModelErrorKind::RateLimited { .. }
+        | ModelErrorKind::Overloaded { .. }
+        | ModelErrorKind::StreamCut
+        | ModelErrorKind::Server => None,
         ModelErrorKind::ContextWindowExceeded => Some("the conversation is too long for this model; start a new one or use a model with a larger context window".into()),
         ModelErrorKind::Network => Some(format!("check your connection and providers.{provider}.base_url")),
-        ModelErrorKind::StreamCut => Some("run the prompt again; no partial changes were applied".into()),
         _ => None,
     }
 }

@@ -234,11 +234,13 @@ async fn converse(
                 }
             }
             Some(Err(AgentError::Model(error))) => {
-                let _ = writeln!(
-                    err,
-                    "error: {}\n  your message is kept; send another to retry.",
-                    explain_model_error(&error, config)
-                );
+                renderer.end_line();
+                let kept = if error.message.contains(" is kept") {
+                    ""
+                } else {
+                    "\n  your message is kept; send another to retry."
+                };
+                let _ = writeln!(err, "error: {}{kept}", explain_model_error(&error, config));
             }
             Some(Err(other)) => {
                 let _ = writeln!(err, "error: {other}");

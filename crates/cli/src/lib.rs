@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod attach;
+pub mod cache_wiring;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod local;
 pub mod log;
 pub mod options;
 pub mod render;
+pub mod resilience_config;
 pub mod setup;
 pub mod signals;
 pub mod trust;
@@ -52,6 +54,7 @@ async fn dispatch(cli: Cli, env: Arc<Env>) -> Result<ExitCode> {
         // Fast-layer subcommands: one arm each.
         Some(Command::Sessions(args)) => return commands::sessions::run(args, &project, &*env),
         Some(Command::Audit(args)) => return commands::audit::run(args, &*env),
+        Some(Command::Cache(args)) => return commands::cache::run(args, &*env).await,
         Some(Command::Auth(args)) => return commands::auth::run(args, &options, &project, &*env),
         Some(Command::Trust(args)) => return commands::trust::run(args, &project, &*env),
         Some(Command::Tokens(args)) => return commands::tokens::run(args),
@@ -69,7 +72,7 @@ async fn dispatch(cli: Cli, env: Arc<Env>) -> Result<ExitCode> {
         && std::io::stderr().is_terminal();
     let config = trust::settle(config, &options, &project, &*env, asks_on_terminal)?;
     if let Some(Command::Models(args)) = &cli.command {
-        return commands::models::run(args, &options, &config, &*env).await;
+        return commands::models::run(args, &options, &config, &env).await;
     }
     let prompt = match &cli.prompt {
         Some(flag) => Some(headless::read_prompt(flag)?),

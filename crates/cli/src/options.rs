@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub images: Vec<PathBuf>,
     /// A new session, the project's latest, or a stored one by id.
     pub session: SessionStart,
+    /// Answer a single prompt from the semantic cache when it can (`--semantic-cache`).
+    pub semantic_cache: bool,
 }
 
 impl Default for RunOptions {
@@ -45,6 +47,7 @@ impl Default for RunOptions {
             max_turns: None,
             images: Vec::new(),
             session: SessionStart::New,
+            semantic_cache: false,
         }
     }
 }

@@ -106,9 +106,22 @@ impl<O: Write, E: Write> Renderer<O, E> {
                 let (added, removed) = diff_counts(diff);
                 writeln!(self.err, "  ⎿ {path}: +{added} -{removed}")?;
             }
-            _ => {}
+            event => {
+                if let Some(notice) = resilience_notice(event) {
+                    // On stderr, on a line of its own; stdout stays the answer alone, so a
+                    // continued answer reads whole when piped.
+                    let lead = if self.at_line_start { "" } else { "\n" };
+                    writeln!(self.err, "{lead}{notice}")?;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Ends the answer's line on stdout before something else is said on stderr (an
+    /// error), so the two are never glued together on a terminal.
+    pub fn end_line(&mut self) {
+        let _ = self.break_line();
     }
 
     fn break_line(&mut self) -> std::io::Result<()> {
@@ -146,6 +159,49 @@ impl<O: Write, E: Write> Renderer<O, E> {
             )?;
         }
         Ok(())
+    }
+}
+
+/// What a person is told when a model call is retried or moves to another model: one
+/// line (two with a quality note), never a log record.
+pub fn resilience_notice(event: &AgentEvent) -> Option<String> {
+    match event {
+        AgentEvent::ModelRetry {
+            provider,
+            attempt,
+            max_retries,
+            delay_ms,
+            reason,
+            ..
+        } => Some(format!(
+            "↻ {provider}: {reason}; retrying in {} ({attempt} of {max_retries})",
+            cuervo_domain::resilience::human_duration(std::time::Duration::from_millis(*delay_ms))
+        )),
+        AgentEvent::ModelWaiting {
+            provider,
+            waited_ms,
+            ..
+        } => Some(format!(
+            "… {provider} has not answered for {}; still waiting",
+            cuervo_domain::resilience::human_duration(std::time::Duration::from_millis(*waited_ms))
+        )),
+        AgentEvent::ModelFallback {
+            from,
+            to,
+            reason,
+            note,
+        } => {
+            let mut line = if reason == "it answers again" {
+                format!("↪ back on {to}: it answers again")
+            } else {
+                format!("↪ {from}: {reason} — continuing with {to}")
+            };
+            if let Some(note) = note {
+                line.push_str(&format!("\n  {note}"));
+            }
+            Some(line)
+        }
+        _ => None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The composition root: turns config, flags and the environment into a ready [`Agent`].
 
+pub mod resilience;
 pub mod route;
 pub mod state;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use cuervo_domain::ModelProvider;
-use cuervo_providers::{ProviderSettings, RetryPolicy, WireKind, build_provider};
+use cuervo_providers::{ProviderSettings, WireKind, build_provider};
 
 use crate::config::{self, Config, ConfigPaths, Origin, ProviderKind, RuleList};
 use crate::options::RunOptions;
@@ -261,10 +262,9 @@ pub fn provider(config: &Config, name: &str, env: &Env) -> Result<Arc<dyn ModelP
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    settings.retry = RetryPolicy {
-        max_retries: p.max_retries,
-        ..RetryPolicy::default()
-    };
+    // Side calls (embeddings, model metadata) retry here; model calls are retried by the
+    // core under the same policy.
+    settings.retry = config.retry.policy(p.max_retries);
     settings.request_timeout = Duration::from_secs(p.request_timeout_secs);
     settings.idle_timeout = Duration::from_secs(p.idle_timeout_secs);
     Ok(build_provider(settings)?)

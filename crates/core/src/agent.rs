@@ -15,18 +15,19 @@ use std::time::Instant;
 use cuervo_domain::Redact;
 use cuervo_domain::message::InvalidArguments;
 use cuervo_domain::{
-    AgentEvent, Approval, ApprovalRequest, Approver, ContentBlock, Decision, Effect, Message,
-    MessageRecord, ModelChunk, ModelError, ModelProvider, ModelRequest, PermissionLevel,
-    PermissionPolicy, PermissionRule, Role, Session, SessionRepository, StopCause, StopReason,
+    AgentEvent, Approval, ApprovalRequest, Approver, ContentBlock, Cost, Decision, Effect, Message,
+    MessageRecord, ModelError, ModelProvider, ModelRequest, PermissionLevel, PermissionPolicy,
+    PermissionRule, ResolvedModel, Role, Session, SessionRepository, StopCause, StopReason,
     TokenBudget, Tool, ToolCall, ToolContext, ToolError, ToolResult, Usage,
 };
-use futures::StreamExt;
 use futures::future::join_all;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::registry::ToolRegistry;
+use crate::resilience::{self, Resilience};
+use crate::turn::{Caller, Turn};
 
 /// How one agent calls its model and how long it may go on.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +75,13 @@ pub struct RunOutcome {
 /// One model, a tool set, a permission policy and someone to ask: everything a run needs.
 pub struct Agent {
     provider: Arc<dyn ModelProvider>,
+    /// `provider` and the configured model as the router sees them.
+    primary: ResolvedModel,
+    role: resilience::Role,
+    resilience: Arc<Resilience>,
+    /// The fallback model answering this agent's calls, once one took over (announced
+    /// once, and again when the preferred model is back).
+    answering: Mutex<Option<String>>,
     tools: ToolRegistry,
     policy: Mutex<PermissionPolicy>,
     approver: Arc<dyn Approver>,
@@ -83,12 +91,12 @@ pub struct Agent {
     redact: Option<Redact>,
 }
 
-/// What one streamed model answer produced.
-struct Turn {
-    blocks: Vec<ContentBlock>,
+/// The model call that wrote an assistant message: who answered, what it used and cost.
+#[derive(Debug, Clone)]
+struct Call {
+    model: String,
     usage: Usage,
-    stop: Option<StopReason>,
-    cancelled: bool,
+    cost: Option<Cost>,
 }
 
 /// A call that passed validation and permission, ready to run.
@@ -126,8 +134,18 @@ impl Agent {
         tool_ctx: ToolContext,
         config: AgentConfig,
     ) -> Self {
+        let primary = ResolvedModel {
+            provider_name: provider.name().to_owned(),
+            model: config.model.clone(),
+            provider: provider.clone(),
+            thinking_budget: config.thinking_budget,
+        };
         Self {
             provider,
+            primary,
+            role: resilience::Role::Main,
+            resilience: Arc::new(Resilience::standalone()),
+            answering: Mutex::new(None),
             tools,
             policy: Mutex::new(policy),
             approver,
@@ -135,6 +153,38 @@ impl Agent {
             config,
             repository: None,
             redact: None,
+        }
+    }
+
+    /// Calls models through this process's shared breakers, retry policy and router (the
+    /// default is a private set with no fallbacks).
+    pub fn with_resilience(mut self, resilience: Arc<Resilience>) -> Self {
+        self.resilience = resilience;
+        self
+    }
+
+    /// Routes this agent's calls for `role` (a model per role, from config).
+    pub fn with_role(mut self, role: resilience::Role) -> Self {
+        self.role = role;
+        self
+    }
+
+    /// A caller for one model call of this agent.
+    pub(crate) fn caller<'a>(
+        &'a self,
+        role: resilience::Role,
+        turn_number: u32,
+        events: &'a Events,
+        cancel: &'a CancellationToken,
+    ) -> Caller<'a> {
+        Caller {
+            primary: &self.primary,
+            role,
+            resilience: &self.resilience,
+            events,
+            cancel,
+            turn_number,
+            answering: &self.answering,
         }
     }
 
@@ -169,13 +219,8 @@ impl Agent {
 
     /// Adds a message to the session and stores it. A storage failure is logged and the
     /// run goes on: the conversation in memory is still whole. `call` is the model call
-    /// that wrote it (assistant messages) and its price.
-    async fn commit(
-        &self,
-        session: &mut Session,
-        mut message: Message,
-        call: Option<(Usage, Option<cuervo_domain::Cost>)>,
-    ) {
+    /// that wrote it (assistant messages): the model that answered and its price.
+    async fn commit(&self, session: &mut Session, mut message: Message, call: Option<Call>) {
         if message.role == Role::User {
             for block in &mut message.content {
                 if let ContentBlock::Text { text } = block {
@@ -186,9 +231,9 @@ impl Agent {
         if let Some(repository) = &self.repository {
             let record = MessageRecord {
                 message: message.clone(),
-                model: call.map(|_| self.config.model.clone()),
-                usage: call.map(|(usage, _)| usage),
-                cost: call.and_then(|(_, cost)| cost),
+                usage: call.as_ref().map(|c| c.usage),
+                cost: call.as_ref().and_then(|c| c.cost),
+                model: call.map(|c| c.model),
             };
             if let Err(error) = repository.append(&session.id, record).await {
                 tracing::warn!(%error, "could not store a message of session {}", session.id);
@@ -280,13 +325,23 @@ impl Agent {
                     return Err(error.into());
                 }
             };
-            usage.add(&turn.usage);
-            session.usage.add(&turn.usage);
-            budget.spend(&turn.usage);
-            let call = Some((turn.usage, self.price(&turn.usage)));
+            let mut used = turn.usage;
+            used.add(&turn.unfinished);
+            usage.add(&used);
+            session.usage.add(&used);
+            budget.spend(&used);
+            let call = Call {
+                model: turn
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| self.config.model.clone()),
+                usage: turn.usage,
+                cost: turn.cost,
+            };
 
             if turn.cancelled {
-                // Keep what the user saw, but never an unanswered tool call.
+                // Keep what the user saw, but never an unanswered tool call. Its usage was
+                // reported as an unfinished call.
                 let kept: Vec<ContentBlock> = turn
                     .blocks
                     .into_iter()
@@ -297,7 +352,7 @@ impl Agent {
                         role: Role::Assistant,
                         content: kept,
                     };
-                    self.commit(session, message, call).await;
+                    self.commit(session, message, Some(call)).await;
                 }
                 return Ok(self.finish(session, events, StopCause::Cancelled, turns, usage));
             }
@@ -310,7 +365,7 @@ impl Agent {
                     turn: turns,
                     stop_reason,
                     usage: turn.usage,
-                    cost: call.and_then(|(_, cost)| cost),
+                    cost: turn.cost,
                 },
             );
             let calls: Vec<ToolCall> = turn
@@ -326,7 +381,7 @@ impl Agent {
                     role: Role::Assistant,
                     content: turn.blocks,
                 };
-                self.commit(session, message, call).await;
+                self.commit(session, message, Some(call)).await;
             }
             if calls.is_empty() {
                 return Ok(self.finish(session, events, StopCause::Completed, turns, usage));
@@ -391,7 +446,8 @@ impl Agent {
         }
     }
 
-    /// Streams one model answer, forwarding deltas as events and assembling the blocks.
+    /// Streams one model answer through the resilient caller (router, breakers, retries,
+    /// fallbacks), forwarding deltas as events and assembling the blocks.
     async fn stream_turn(
         &self,
         session: &Session,
@@ -399,100 +455,9 @@ impl Agent {
         events: &Events,
         cancel: &CancellationToken,
     ) -> std::result::Result<Turn, ModelError> {
-        emit(
-            events,
-            AgentEvent::ModelInvoked {
-                turn: turn_number,
-                provider: self.provider.name().to_owned(),
-                model: self.config.model.clone(),
-            },
-        );
-        let mut stream = self.provider.invoke(self.request(session));
-        let mut turn = Turn {
-            blocks: Vec::new(),
-            usage: Usage::default(),
-            stop: None,
-            cancelled: false,
-        };
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    turn.cancelled = true;
-                    return Ok(turn);
-                }
-                next = stream.next() => next,
-            };
-            let Some(chunk) = next else { break };
-            match chunk? {
-                ModelChunk::Text { text } => {
-                    emit(events, AgentEvent::TextDelta { text: text.clone() });
-                    match turn.blocks.last_mut() {
-                        Some(ContentBlock::Text { text: last }) => last.push_str(&text),
-                        _ => turn.blocks.push(ContentBlock::Text { text }),
-                    }
-                }
-                ModelChunk::Thinking { thinking } => {
-                    emit(
-                        events,
-                        AgentEvent::ThinkingDelta {
-                            thinking: thinking.clone(),
-                        },
-                    );
-                    match turn.blocks.last_mut() {
-                        Some(ContentBlock::Thinking {
-                            thinking: last,
-                            signature: None,
-                            encrypted: None,
-                        }) => last.push_str(&thinking),
-                        _ => turn.blocks.push(ContentBlock::Thinking {
-                            thinking,
-                            signature: None,
-                            encrypted: None,
-                        }),
-                    }
-                }
-                ModelChunk::ThinkingSignature { signature } => {
-                    if let Some(ContentBlock::Thinking {
-                        signature: slot, ..
-                    }) = turn.blocks.last_mut()
-                    {
-                        *slot = Some(signature);
-                    }
-                }
-                ModelChunk::ThinkingEncrypted { encrypted } => match turn.blocks.last_mut() {
-                    Some(ContentBlock::Thinking {
-                        encrypted: slot @ None,
-                        ..
-                    }) => *slot = Some(encrypted),
-                    _ => turn.blocks.push(ContentBlock::Thinking {
-                        thinking: String::new(),
-                        signature: None,
-                        encrypted: Some(encrypted),
-                    }),
-                },
-                ModelChunk::ToolUseStart { id, name } => {
-                    emit(events, AgentEvent::ToolCallStarted { id, name });
-                }
-                ModelChunk::ToolUse { call } => {
-                    emit(events, AgentEvent::ToolCall { call: call.clone() });
-                    turn.blocks.push(ContentBlock::ToolUse(call));
-                }
-                ModelChunk::Usage { usage } => turn.usage.merge(&usage),
-                ModelChunk::Stop { reason } => {
-                    turn.stop = Some(reason);
-                    break;
-                }
-            }
-        }
-        if turn.stop.is_none() {
-            return Err(ModelError::new(
-                self.provider.name(),
-                cuervo_domain::ModelErrorKind::StreamCut,
-                "the response ended before the model finished; nothing from it was applied",
-            ));
-        }
-        Ok(turn)
+        self.caller(self.role, turn_number, events, cancel)
+            .call(self.request(session))
+            .await
     }
 
     /// Runs one turn's tool calls: each is validated and authorised in order; consecutive

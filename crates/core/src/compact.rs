@@ -1,19 +1,24 @@
 //! Compaction: replacing the older part of a conversation with a summary the model writes,
 //! so a long session keeps working inside the context window.
 //!
-//! The summary is asked of the session's own model with the whole conversation, the same
+//! The summary is asked of the session's own model (or the `summarize` role's, when one is
+//! configured) with the whole conversation, the same
 //! system prompt and the same tool definitions (providers refuse tool calls in a history
 //! sent without tools), and an instruction not to call any. The conversation then restarts
 //! from two messages: the summary as the user's message and a short acknowledgement, a
 //! shape every provider accepts.
 
+use std::sync::{Mutex, PoisonError};
+
 use cuervo_domain::{
-    ContentBlock, Cost, Message, ModelChunk, ModelError, ModelErrorKind, ModelRequest, Role, Usage,
+    AgentEvent, ContentBlock, Cost, Message, ModelError, ModelErrorKind, ModelRequest, Usage,
 };
-use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::Agent;
+use crate::agent::{Agent, EventSink};
+use cuervo_domain::Role;
+
+use crate::resilience::Role as AgentRole;
 
 /// What the model is asked to write. Kept close to what a person handing over work would
 /// write, because the next turns depend on nothing else.
@@ -65,46 +70,73 @@ impl Agent {
         }
         let mut request: ModelRequest = self.request_for(history);
         request.stream = true;
-        let mut stream = self.provider().invoke(request);
-        let mut summary = String::new();
-        let mut usage = Usage::default();
-        let mut stopped = false;
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    return Err(ModelError::new(
-                        self.provider().name(),
-                        ModelErrorKind::Cancelled,
-                        "compaction cancelled; the conversation is unchanged",
-                    ));
-                }
-                next = stream.next() => next,
-            };
-            let Some(chunk) = next else { break };
-            match chunk? {
-                ModelChunk::Text { text } => summary.push_str(&text),
-                ModelChunk::Usage { usage: u } => usage.merge(&u),
-                ModelChunk::Stop { .. } => {
-                    stopped = true;
-                    break;
-                }
-                _ => {}
-            }
+        // The summary is routed like any call (a `summarize` model when one is configured,
+        // with retries and fallbacks); its deltas are not shown, but the usage of attempts
+        // that broke is kept, since it is billed.
+        let sink = UnfinishedUsage::default();
+        let turn = self
+            .caller(AgentRole::Summarize, 0, &sink, cancel)
+            .call(request)
+            .await?;
+        if turn.cancelled {
+            return Err(ModelError::new(
+                self.provider().name(),
+                ModelErrorKind::Cancelled,
+                "compaction cancelled; the conversation is unchanged",
+            ));
         }
-        if !stopped || summary.trim().is_empty() {
+        let summary: String = turn
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        if summary.trim().is_empty() {
             return Err(ModelError::new(
                 self.provider().name(),
                 ModelErrorKind::StreamCut,
                 "the model did not finish a summary; the conversation is unchanged",
             ));
         }
+        let (unfinished, unfinished_cost) = sink.take();
+        let mut usage = turn.usage;
+        usage.add(&unfinished);
+        let cost = match (turn.cost, unfinished_cost) {
+            (Some(a), Some(b)) => Some(Cost {
+                micro_usd: a.micro_usd.saturating_add(b.micro_usd),
+            }),
+            (cost, None) => cost,
+            (None, Some(_)) => None,
+        };
         Ok(Compaction {
             summary: summary.trim().to_owned(),
-            cost: self.price(&usage),
+            cost,
             usage,
             replaced: messages.len(),
         })
+    }
+}
+
+/// Sums the usage of a summary's broken attempts (`CallUnfinished`); drops the rest.
+#[derive(Default)]
+struct UnfinishedUsage(Mutex<(Usage, Option<Cost>)>);
+
+impl UnfinishedUsage {
+    fn take(&self) -> (Usage, Option<Cost>) {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl EventSink for UnfinishedUsage {
+    fn emit(&self, event: AgentEvent) {
+        if let AgentEvent::CallUnfinished { usage, cost, .. } = event {
+            let mut total = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            total.0.add(&usage);
+            let sum = total.1.unwrap_or_default().micro_usd + cost.unwrap_or_default().micro_usd;
+            total.1 = Some(Cost { micro_usd: sum });
+        }
     }
 }
 

@@ -13,11 +13,14 @@
 
 pub mod agent;
 pub mod approval;
+pub mod cache;
 pub mod compact;
 pub mod conversation;
 pub mod error;
 pub mod prompt;
 pub mod registry;
+pub mod resilience;
+mod turn;
 
 pub use agent::{Agent, AgentConfig, EventSink, RunOutcome};
 pub use approval::HeadlessApprover;
@@ -29,4 +32,5 @@ pub use conversation::{
 pub use error::{AgentError, Result};
 pub use prompt::{SystemPromptInputs, build_system_prompt};
 pub use registry::ToolRegistry;
+pub use resilience::{Resilience, Role as AgentRole, Router};
 pub use tokio_util::sync::CancellationToken;

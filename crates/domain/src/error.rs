@@ -55,7 +55,9 @@ impl ModelError {
         }
     }
 
-    /// Whether sending the same request again may succeed.
+    /// Whether sending the same request again may succeed. A cut stream is: the
+    /// connection broke, not the request (the caller decides what to do with whatever
+    /// part of the answer it has already shown).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind,
@@ -63,7 +65,25 @@ impl ModelError {
                 | ModelErrorKind::Overloaded { .. }
                 | ModelErrorKind::Server
                 | ModelErrorKind::Network
+                | ModelErrorKind::StreamCut
         )
+    }
+
+    /// What went wrong in a few words, for a one-line notice (`overloaded`, `server
+    /// error`…); the provider's own message stays in [`ModelError::message`].
+    pub fn summary(&self) -> &'static str {
+        match self.kind {
+            ModelErrorKind::Auth => "the key was refused",
+            ModelErrorKind::RateLimited { .. } => "rate limited",
+            ModelErrorKind::Overloaded { .. } => "overloaded",
+            ModelErrorKind::ContextWindowExceeded => "the conversation is too long for it",
+            ModelErrorKind::InvalidRequest => "the request was refused",
+            ModelErrorKind::Server => "server error",
+            ModelErrorKind::Network => "unreachable or not answering",
+            ModelErrorKind::StreamCut => "the answer was cut off",
+            ModelErrorKind::Protocol => "it sent a malformed answer",
+            ModelErrorKind::Cancelled => "cancelled",
+        }
     }
 
     /// The wait the provider asked for, if any.
@@ -120,7 +140,7 @@ mod tests {
         assert!(e(ModelErrorKind::Server).is_retryable());
         assert!(e(ModelErrorKind::Network).is_retryable());
         assert!(!e(ModelErrorKind::Auth).is_retryable());
-        assert!(!e(ModelErrorKind::StreamCut).is_retryable());
+        assert!(e(ModelErrorKind::StreamCut).is_retryable());
         assert!(!e(ModelErrorKind::ContextWindowExceeded).is_retryable());
         assert_eq!(
             e(ModelErrorKind::RateLimited {

@@ -41,11 +41,40 @@ pub enum AgentEvent {
         provider: String,
         model: String,
     },
-    /// The model switched to a fallback after `from` failed.
+    /// A model call failed in a way that may pass; it is sent again after `delay_ms`.
+    /// `attempt` counts the retries of this call from 1, up to `max_retries`.
+    ModelRetry {
+        provider: String,
+        model: String,
+        attempt: u32,
+        max_retries: u32,
+        delay_ms: u64,
+        reason: String,
+    },
+    /// A model call has sent nothing back for `waited_ms`; it is still waited for (until
+    /// the provider's request timeout, then retried).
+    ModelWaiting {
+        provider: String,
+        model: String,
+        waited_ms: u64,
+    },
+    /// The turn goes on with another model because `from` failed or is unavailable
+    /// (`provider/model` each). `note` warns when the new model is weaker.
     ModelFallback {
         from: String,
         to: String,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A model call that did not finish (cut, failed or interrupted) had already used
+    /// tokens, which the provider bills: they count in usage and cost like any call's.
+    CallUnfinished {
+        provider: String,
+        model: String,
+        usage: Usage,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost: Option<Cost>,
     },
     ModelError {
         error: ModelError,

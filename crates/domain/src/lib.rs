@@ -7,6 +7,7 @@
 //! no clock, no network, no environment. That keeps it fast to compile, trivially
 //! testable, and the one place where a change of policy happens.
 
+pub mod cache;
 pub mod error;
 pub mod event;
 pub mod glob;
@@ -14,10 +15,12 @@ pub mod message;
 pub mod model;
 pub mod permission;
 pub mod provider;
+pub mod resilience;
 pub mod session;
 pub mod shell;
 pub mod tool;
 
+pub use cache::{CacheError, CacheScope, CachedResponse, ResponseCache};
 pub use error::{ModelError, ModelErrorKind, ToolError};
 pub use event::{AgentEvent, StopCause};
 pub use message::{
@@ -31,6 +34,7 @@ pub use permission::{
     UnknownToolError, suggest_rule,
 };
 pub use provider::{BoxFuture, ChunkStream, ModelProvider, ModelResolver, ResolvedModel};
+pub use resilience::RetryPolicy;
 pub use session::{
     MessageRecord, RepositoryError, Session, SessionId, SessionMeta, SessionRepository,
     SessionSummary, StoredSession, repair_unanswered,

@@ -159,6 +159,19 @@ impl Cost {
     pub fn usd(&self) -> f64 {
         self.micro_usd as f64 / 1_000_000.0
     }
+
+    /// An amount given in dollars (a configured ceiling), rounded to the micro-dollar;
+    /// negative or not a number is zero.
+    pub fn from_usd(usd: f64) -> Self {
+        let micro = (usd * 1_000_000.0).round();
+        Self {
+            micro_usd: if micro.is_finite() && micro > 0.0 {
+                micro as u64
+            } else {
+                0
+            },
+        }
+    }
 }
 
 /// What model calls have used and cost, summed call by call as they complete.

@@ -9,16 +9,18 @@
 //! ```text
 //! ModelRequest ──(adapter: wire mapping)──► JSON body ──(transport: HTTP, timeouts,
 //! error mapping)──► bytes ──(sse)──► events ──(adapter: decoder)──► ModelChunk
-//!                    ▲                                                   │
-//!                    └────────────(retry: before the first chunk)────────┘
 //! ```
+//!
+//! A model call is one attempt: the core's resilient caller retries it (with the circuit
+//! breakers and the fallback chain), so a failed call is retried once, not once here and
+//! again there.
 //!
 //! * [`sse`] and [`ndjson`] turn bytes into events, whatever the chunking.
 //! * `transport` sends the request, maps HTTP failures to [`ModelErrorKind`]s and drives a
 //!   decoder over the event stream with an idle timeout between bytes; it also sends the
 //!   one-shot JSON calls (embeddings, model metadata).
-//! * [`retry`] wraps any attempt in one policy: retry retryable failures until the first
-//!   chunk has been yielded, and never after.
+//! * [`retry`] retries the one-shot JSON calls under the same [`RetryPolicy`] the core
+//!   applies to model calls, and parses `Retry-After`.
 //! * `prepare` fits a request to what the model can take (images to a model without
 //!   vision, a thinking budget to a model that cannot think), once for every adapter.
 //! * [`anthropic`], [`openai`], [`responses`], [`gemini`] and [`ollama`] only map domain
@@ -123,7 +125,8 @@ pub struct ProviderSettings {
     pub key_source: Option<String>,
     /// Extra headers sent with every request (`anthropic-beta`, `OpenAI-Organization`...).
     pub extra_headers: Vec<(String, String)>,
-    /// How transient failures are retried before the first chunk arrives.
+    /// How the side calls (embeddings, model metadata) retry transient failures. Model
+    /// calls make one attempt here; the core retries them.
     pub retry: RetryPolicy,
     /// Limit for connecting and receiving the response headers.
     pub request_timeout: Duration,

@@ -1,94 +1,22 @@
-//! Transport retries: one policy for every adapter.
+//! Transport retries for side calls, and the `Retry-After` parsers.
 //!
-//! A model call is retried only while nothing of its answer has been seen: once a chunk
-//! has been yielded the consumer may have shown or acted on it, and a second answer would
-//! not continue the first. Before that, the retryable kinds (rate limited, overloaded,
-//! server error, network) are tried again up to [`RetryPolicy::max_retries`] times.
-//!
-//! The wait is the provider's `Retry-After` when it gave one (never less: retrying sooner
-//! only earns another refusal), otherwise exponential backoff with full jitter
-//! (`random(0, min(max_delay, base_delay * 2^attempt))`), which spreads the retries of many
-//! clients instead of synchronising them. A `Retry-After` longer than `max_delay` is not
-//! waited for: the error is returned at once, with its `retry_after_ms`, so the caller can
-//! fall back to another model instead of blocking.
+//! Model calls are retried once, by the core's resilient caller, which applies the
+//! [`RetryPolicy`] together with the circuit breakers and the fallback chain and knows
+//! what of an answer the user has already seen: an adapter's `invoke` makes one attempt.
+//! Calls that answer with one JSON body (embeddings, model metadata) are not model turns;
+//! they go through [`with_retries`] here, under the same policy.
 
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use cuervo_domain::ModelError;
+pub use cuervo_domain::RetryPolicy;
 use futures::{Stream, StreamExt};
 use rand::Rng;
 
 /// A stream of results that ends after the first error: a model answer
 /// ([`cuervo_domain::ChunkStream`] is `RetryStream<ModelChunk>`) or a single JSON reply.
 pub type RetryStream<T> = Pin<Box<dyn Stream<Item = Result<T, ModelError>> + Send>>;
-
-/// How transient failures are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (0 disables retrying).
-    pub max_retries: u32,
-    /// The backoff ceiling of the first retry; doubles with each retry.
-    pub base_delay: Duration,
-    /// The longest wait between two attempts, `Retry-After` included.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_retries: 3,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// A policy that never retries (tests, or callers with their own fallback chain).
-    pub fn none() -> Self {
-        Self {
-            max_retries: 0,
-            ..Self::default()
-        }
-    }
-
-    /// The ceiling of the jittered backoff before retry number `retry` (0-based):
-    /// `min(max_delay, base_delay * 2^retry)`.
-    pub fn backoff_ceiling(&self, retry: u32) -> Duration {
-        let factor = 2u32.checked_pow(retry).unwrap_or(u32::MAX);
-        self.base_delay
-            .checked_mul(factor)
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay)
-    }
-
-    /// A full-jitter backoff: uniformly random in `[0, backoff_ceiling(retry)]`.
-    pub fn backoff(&self, retry: u32, rng: &mut impl Rng) -> Duration {
-        let ceiling = self.backoff_ceiling(retry);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rng.random_range(0..=millis))
-    }
-
-    /// How long to wait before retry number `retry` after `error`, or `None` when the
-    /// error must be returned: not retryable, retries used up, or the provider asked for a
-    /// longer wait than `max_delay`.
-    pub fn delay_for(
-        &self,
-        retry: u32,
-        error: &ModelError,
-        rng: &mut impl Rng,
-    ) -> Option<Duration> {
-        if !error.is_retryable() || retry >= self.max_retries {
-            return None;
-        }
-        match error.retry_after() {
-            Some(asked) if asked > self.max_delay => None,
-            Some(asked) => Some(asked),
-            None => Some(self.backoff(retry, rng)),
-        }
-    }
-}
 
 /// Parses a `Retry-After` header value: delay-seconds (fractions tolerated) or an
 /// HTTP-date, relative to `now`. A date in the past means "now" (zero).
@@ -138,6 +66,7 @@ where
         finished: bool,
         provider: String,
         policy: RetryPolicy,
+        started: tokio::time::Instant,
     }
 
     let state = State {
@@ -148,6 +77,7 @@ where
         finished: false,
         provider: provider.into(),
         policy,
+        started: tokio::time::Instant::now(),
     };
 
     Box::pin(futures::stream::unfold(state, |mut s| async move {
@@ -165,7 +95,10 @@ where
                     let delay = if s.yielded {
                         None
                     } else {
-                        s.policy.delay_for(s.retries, &error, &mut rand::rng())
+                        let jitter = rand::rng().random::<f64>();
+                        s.policy
+                            .delay_for(s.retries, &error, s.started.elapsed(), jitter)
+                            .ok()
                     };
                     let Some(delay) = delay else {
                         s.finished = true;
@@ -199,7 +132,6 @@ mod tests {
 
     use cuervo_domain::{ChunkStream, ModelChunk, ModelErrorKind, StopReason};
     use futures::stream;
-    use rand::SeedableRng;
 
     fn err(kind: ModelErrorKind) -> ModelError {
         ModelError::new("p", kind, "boom")
@@ -210,6 +142,7 @@ mod tests {
             max_retries,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(50),
+            deadline: None,
         }
     }
 
@@ -243,63 +176,6 @@ mod tests {
             Some(Duration::from_millis(250))
         );
         assert_eq!(parse_retry_after_ms("x"), None);
-    }
-
-    #[test]
-    fn backoff_stays_within_full_jitter_bounds() {
-        let p = RetryPolicy {
-            max_retries: 10,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-        };
-        assert_eq!(p.backoff_ceiling(0), Duration::from_millis(500));
-        assert_eq!(p.backoff_ceiling(1), Duration::from_secs(1));
-        assert_eq!(p.backoff_ceiling(3), Duration::from_secs(4));
-        assert_eq!(p.backoff_ceiling(6), Duration::from_secs(30));
-        assert_eq!(p.backoff_ceiling(200), Duration::from_secs(30));
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for retry in 0..12 {
-            let ceiling = p.backoff_ceiling(retry);
-            let mut seen_low = false;
-            for _ in 0..200 {
-                let d = p.backoff(retry, &mut rng);
-                assert!(d <= ceiling, "{d:?} > {ceiling:?}");
-                seen_low |= d < ceiling / 2;
-            }
-            assert!(seen_low, "jitter reaches the lower half");
-        }
-    }
-
-    #[test]
-    fn delay_honours_retry_after_and_kinds() {
-        let p = RetryPolicy::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let limited = err(ModelErrorKind::RateLimited {
-            retry_after_ms: Some(2_000),
-        });
-        assert_eq!(
-            p.delay_for(0, &limited, &mut rng),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(p.delay_for(3, &limited, &mut rng), None, "retries used up");
-        let too_long = err(ModelErrorKind::Overloaded {
-            retry_after_ms: Some(60_000),
-        });
-        assert_eq!(p.delay_for(0, &too_long, &mut rng), None);
-        assert!(
-            p.delay_for(0, &err(ModelErrorKind::Server), &mut rng)
-                .expect("retried")
-                <= p.base_delay
-        );
-        for kind in [
-            ModelErrorKind::Auth,
-            ModelErrorKind::InvalidRequest,
-            ModelErrorKind::ContextWindowExceeded,
-            ModelErrorKind::StreamCut,
-            ModelErrorKind::Protocol,
-        ] {
-            assert_eq!(p.delay_for(0, &err(kind), &mut rng), None);
-        }
     }
 
     fn scripted(
@@ -389,6 +265,7 @@ mod tests {
             max_retries: 1,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_secs(5),
+            deadline: None,
         };
         let out: Vec<_> = with_retries("p", p, attempt).collect().await;
         assert_eq!(out, vec![Ok(stop())]);

@@ -306,7 +306,8 @@ impl Transport {
         )
     }
 
-    /// Sends `request` under the retry policy and streams the decoded answer.
+    /// Sends `request` once and streams the decoded answer (the core retries model
+    /// calls; see the crate docs).
     pub(crate) fn send<D, F>(
         &self,
         request: HttpRequest,
@@ -326,9 +327,7 @@ impl Transport {
             request_timeout: self.request_timeout,
             idle_timeout: self.idle_timeout,
         });
-        retry::with_retries(self.name.clone(), self.retry, move || {
-            attempt(ctx.clone(), decoder(), whole)
-        })
+        attempt(ctx, decoder(), whole)
     }
 
     /// Sends a request whose answer is one JSON body (embeddings, model metadata) under

@@ -33,6 +33,9 @@ pub enum Error {
     /// A stored value could not be read back (hand-edited or damaged).
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// The file cache was given a relative path; it keys files by absolute path.
+    #[error("the file cache keys files by absolute path, got `{}`; canonicalise it first", .0.display())]
+    RelativeCachePath(PathBuf),
     #[error("cannot create or open {path}: {source}")]
     Io {
         path: PathBuf,

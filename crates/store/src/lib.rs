@@ -7,11 +7,14 @@
 //!   [`SqliteSessionRepository`] adapter of the domain's `SessionRepository` port.
 //! - The hash-chained, redacted [`audit`] log with its head checkpoint.
 //! - [`secrets`]: API keys in the OS keychain, or a 0600 file where none runs.
+//! - The L2 [`cache`]s: file content hashes and parse results ([`FileCache`]), and the
+//!   semantic response cache ([`SemanticCache`]).
 //!
-//! The tables follow the seed's schema (§3.1); `embeddings`, `model_registry` and
-//! `semantic_cache` are created for the index and cache layers that fill them.
+//! The tables follow the seed's schema (§3.1); `embeddings` is created for the index that
+//! will fill it.
 
 pub mod audit;
+pub mod cache;
 pub mod db;
 pub mod error;
 pub mod migrate;
@@ -20,6 +23,7 @@ pub mod secrets;
 pub mod sessions;
 
 pub use audit::{AuditEntry, AuditLog, Breach, BreachKind, Verification};
+pub use cache::{CacheStats, Cleared, FileCache, SemanticCache, SemanticCacheConfig};
 pub use db::Db;
 pub use error::{Error, Result};
 pub use registry::RegisteredModel;

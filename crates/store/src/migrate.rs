@@ -13,7 +13,8 @@
 //! - `audit_log` is `(id, ts, kind, session_id, payload, prev_hash, hash)`: one kind
 //!   instead of level/category/event, and the hash chain described in [`crate::audit`].
 //!   It has no foreign key, so deleting a session never breaks the chain.
-//! - Timestamps are ISO 8601 UTC with milliseconds, so "latest" is well defined.
+//! - Timestamps are ISO 8601 UTC with milliseconds, so "latest" is well defined; the
+//!   cache tables (V3) keep integer milliseconds instead, for TTL and LRU arithmetic.
 
 use rusqlite::{Connection, Transaction};
 
@@ -108,7 +109,57 @@ UPDATE sessions SET title = (
 CREATE INDEX idx_sessions_project ON sessions(project_path, updated_at);
 "#;
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+/// Version 3: the L2 caches (see [`crate::cache`]).
+///
+/// - `file_cache`: what a file's content hash was at a given size and mtime, so an
+///   unchanged file is not read again; `file_parse` keeps a parse result per file and
+///   kind (`symbols-v1`…), valid while the content hash is the one it was made from.
+/// - `semantic_cache` is recreated (no build wrote to V1's table): a `scope` hash (model,
+///   tools and system prompt: a hit is never served across them), the embedding's
+///   dimension, the row's size for the byte bound, and times for TTL and LRU eviction.
+///
+/// Paths are the OS string's bytes (a path need not be UTF-8). Cache times are integer milliseconds since the Unix epoch, not ISO text: they are
+/// only compared and subtracted (TTL, least recently used), never shown raw.
+const V3: &str = r#"
+CREATE TABLE file_cache (
+  path BLOB PRIMARY KEY,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  content_hash TEXT NOT NULL,
+  last_used_at INTEGER NOT NULL
+);
+
+CREATE TABLE file_parse (
+  path BLOB NOT NULL REFERENCES file_cache(path) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  result BLOB NOT NULL,
+  PRIMARY KEY (path, kind)
+);
+
+DROP INDEX idx_cache_hash;
+DROP TABLE semantic_cache;
+CREATE TABLE semantic_cache (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  scope TEXT NOT NULL,
+  prompt_hash TEXT NOT NULL,
+  prompt_embedding BLOB NOT NULL,
+  dims INTEGER NOT NULL,
+  response TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  hits INTEGER NOT NULL DEFAULT 0,
+  size_bytes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL
+);
+CREATE INDEX idx_cache_scope ON semantic_cache(scope, dims);
+CREATE INDEX idx_cache_hash ON semantic_cache(prompt_hash);
+CREATE INDEX idx_cache_lru ON semantic_cache(last_used_at);
+CREATE INDEX idx_file_cache_lru ON file_cache(last_used_at);
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -161,6 +212,8 @@ mod tests {
             [
                 "audit_log",
                 "embeddings",
+                "file_cache",
+                "file_parse",
                 "messages",
                 "model_registry",
                 "semantic_cache",

@@ -3,10 +3,12 @@
 //! in its own module with its clap `Args` and a `run` function.
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod files;
 pub mod grep;
 pub mod models;
 pub mod pii;
+pub mod route;
 pub mod sessions;
 pub mod symbols;
 pub mod tokens;

@@ -57,14 +57,18 @@ pub enum ModelsAction {
     /// Send a tiny request to a model and report latency, time to first token and
     /// tokens/s. MODEL is `provider/model`, a model name, or a local model's name.
     Test { model: String },
+    /// Which model would answer a sample request of a kind of work (`--role`), and with
+    /// `--explain` why: the order, what was left out, retries and breakers. Sends nothing.
+    Route(super::route::RouteArgs),
 }
 
 pub async fn run(
     args: &ModelsArgs,
     options: &RunOptions,
     config: &Config,
-    env: &Env,
+    shared_env: &Arc<Env>,
 ) -> Result<ExitCode> {
+    let env: &Env = &**shared_env;
     match &args.action {
         ModelsAction::List { json } => list(config, env, *json),
         ModelsAction::Import { path, name, copy } => {
@@ -121,6 +125,7 @@ pub async fn run(
         }
         ModelsAction::Default { model } => set_default(model, options, config, env),
         ModelsAction::Test { model } => test(model, options, config, env).await,
+        ModelsAction::Route(route) => super::route::run(route, options, config, shared_env),
     }
 }
 

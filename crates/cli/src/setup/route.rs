@@ -66,7 +66,7 @@ pub fn route(
 }
 
 /// The configured provider that runs models on this machine (`local` unless renamed).
-fn local_provider(config: &Config) -> Option<String> {
+pub(crate) fn local_provider(config: &Config) -> Option<String> {
     if config
         .providers
         .get("local")
@@ -82,8 +82,10 @@ fn local_provider(config: &Config) -> Option<String> {
 }
 
 /// Whether `name` is a model in the local model store (`cuervo models import|pull`).
+/// A lookup: a machine with no store yet has no models, and gets no empty store either.
 pub fn installed_locally(name: &str) -> bool {
     !name.contains('/')
+        && cuervo_local::store::default_dir().is_ok_and(|dir| dir.is_dir())
         && cuervo_local::ModelStore::open_default()
             .and_then(|store| store.get(name))
             .ok()
@@ -114,11 +116,20 @@ fn provider_for_model(model: &str) -> Option<&'static str> {
 pub struct ConfigModels {
     config: Config,
     env: Arc<Env>,
+    /// Probed capabilities of every model this process resolves (the L1 cache): a probe
+    /// can be a network call, and the session, the router and `/model` all ask.
+    capabilities: cuervo_core::cache::CapabilitiesCache,
 }
 
 impl ConfigModels {
     pub fn new(config: Config, env: Arc<Env>) -> Self {
-        Self { config, env }
+        Self {
+            config,
+            env,
+            capabilities: cuervo_core::cache::CapabilitiesCache::new(
+                cuervo_core::cache::CacheConfig::default(),
+            ),
+        }
     }
 
     /// Resolves `route` to a ready provider, with the provider's thinking budget.
@@ -136,7 +147,11 @@ impl ConfigModels {
                 route.model
             );
         }
-        let provider = super::provider(&self.config, &route.provider, &*self.env)?;
+        let provider: Arc<dyn cuervo_domain::ModelProvider> =
+            Arc::new(cuervo_core::cache::CachedCapabilities::new(
+                super::provider(&self.config, &route.provider, &*self.env)?,
+                self.capabilities.clone(),
+            ));
         Ok(ResolvedModel {
             provider_name: route.provider.clone(),
             model: route.model.clone(),
@@ -147,7 +162,7 @@ impl ConfigModels {
 }
 
 /// A local model by store name, or a path to a GGUF file.
-fn local_model_exists(model: &str) -> bool {
+pub(crate) fn local_model_exists(model: &str) -> bool {
     installed_locally(model) || std::path::Path::new(model).is_file()
 }
 

@@ -252,9 +252,32 @@ pub fn audit_payload(event: &AgentEvent) -> Option<(&'static str, Value)> {
             "model_invoked",
             json!({"turn": turn, "provider": provider, "model": model}),
         ),
-        AgentEvent::ModelFallback { from, to, reason } => (
+        AgentEvent::ModelFallback {
+            from, to, reason, ..
+        } => (
             "model_fallback",
             json!({"from": from, "to": to, "reason": clip(reason)}),
+        ),
+        AgentEvent::ModelRetry {
+            provider,
+            model,
+            attempt,
+            delay_ms,
+            reason,
+            ..
+        } => (
+            "model_retry",
+            json!({"provider": provider, "model": model, "attempt": attempt,
+                   "delay_ms": delay_ms, "reason": reason}),
+        ),
+        AgentEvent::CallUnfinished {
+            provider,
+            model,
+            usage,
+            cost,
+        } => (
+            "model_unfinished",
+            json!({"provider": provider, "model": model, "usage": usage, "cost": cost}),
         ),
         AgentEvent::ModelError { error } => {
             ("model_error", json!({"error": clip(&error.to_string())}))
@@ -326,6 +349,7 @@ pub fn audit_payload(event: &AgentEvent) -> Option<(&'static str, Value)> {
         ),
         AgentEvent::AgentFailed { error } => ("agent_failed", json!({"error": clip(error)})),
         AgentEvent::TextDelta { .. }
+        | AgentEvent::ModelWaiting { .. }
         | AgentEvent::ThinkingDelta { .. }
         | AgentEvent::ToolCallStarted { .. } => return None,
     })

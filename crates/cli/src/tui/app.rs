@@ -132,6 +132,9 @@ struct App<'a> {
     /// Commands waiting for the conversation's snapshot.
     describing: VecDeque<Describe>,
     exit_armed: Option<Instant>,
+    /// A retry in progress (`↻ anthropic: overloaded; retrying in 2 s`), shown in the
+    /// status line until the answer streams again.
+    retrying: Option<String>,
     quit: bool,
     /// Images from `--image`, sent with the first prompt.
     images: Vec<ContentBlock>,
@@ -203,6 +206,7 @@ pub async fn run(
         spend: Spend::default(),
         describing: VecDeque::new(),
         exit_armed: None,
+        retrying: None,
         quit: false,
         images,
         sessions_tx,
@@ -424,7 +428,10 @@ impl App<'_> {
                 rows.extend(lines);
             }
         }
-        let hint = self.exit_armed.map(|_| "press ctrl+c again to exit");
+        let hint = self
+            .exit_armed
+            .map(|_| "press ctrl+c again to exit")
+            .or(self.retrying.as_deref());
         let mode = self.mode();
         rows.push(view::status_line(
             &Status {
@@ -981,7 +988,28 @@ impl App<'_> {
 
     fn on_agent(&mut self, event: AgentEvent) {
         let Some(task) = &mut self.task else { return };
+        if !matches!(
+            event,
+            AgentEvent::ModelRetry { .. } | AgentEvent::ModelWaiting { .. }
+        ) {
+            self.retrying = None;
+        }
         match &event {
+            AgentEvent::ModelRetry { .. } | AgentEvent::ModelWaiting { .. } => {
+                self.retrying = crate::render::resilience_notice(&event);
+            }
+            AgentEvent::ModelFallback { .. } => {
+                close_thinking(task, &mut self.finished);
+                let lines = task.markdown.finish();
+                self.finished.extend(lines);
+                task.markdown = MarkdownStream::new(self.screen.width());
+                for line in crate::render::resilience_notice(&event)
+                    .unwrap_or_default()
+                    .lines()
+                {
+                    self.finished.extend(view::note(line.trim_start()));
+                }
+            }
             AgentEvent::TextDelta { text } => {
                 close_thinking(task, &mut self.finished);
                 task.streamed += text.len();
@@ -1136,6 +1164,7 @@ impl App<'_> {
 
     /// The running task is over: what streamed stays on the screen.
     fn end_task(&mut self) -> Option<Task> {
+        self.retrying = None;
         self.flush_markdown();
         self.task.take()
     }
@@ -1144,7 +1173,11 @@ impl App<'_> {
         let mut next = model_error_hint(error, self.config)
             .map(|hint| format!("{hint}; "))
             .unwrap_or_default();
-        next.push_str(then);
+        // An error that already says what is kept and what to do needs no second telling.
+        if !error.message.contains(" is kept") {
+            next.push_str(then);
+        }
+        let next = next.trim_end_matches("; ").to_owned();
         self.finished.extend(view::error(&error.to_string(), &next));
     }
 

@@ -1,9 +1,11 @@
 mod audit;
 mod auth;
+mod cache_cmd;
 mod common;
 mod config_cmd;
 mod crash;
 mod e2e;
+mod fallback;
 mod faults;
 mod interactive;
 mod local;

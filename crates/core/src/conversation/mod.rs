@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use crate::agent::{AgentConfig, RunOutcome};
 use crate::error::AgentError;
 use crate::registry::ToolRegistry;
+use crate::resilience::Resilience;
 
 /// What a front end asks of the conversation.
 #[derive(Debug)]
@@ -192,6 +193,9 @@ pub struct ConversationSetup {
     pub approvals: Approvals,
     pub observer: Option<Arc<dyn EventObserver>>,
     pub start: SessionStart,
+    /// Breakers, retry policy and router shared by every agent of the process
+    /// ([`Resilience::standalone`] for a lone conversation).
+    pub resilience: Arc<Resilience>,
 }
 
 /// How the conversation started.

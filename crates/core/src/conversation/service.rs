@@ -20,6 +20,7 @@ use crate::agent::{Agent, AgentConfig, EventSink, RunOutcome};
 use crate::compact::{Compaction, compacted_messages};
 use crate::error::AgentError;
 use crate::registry::ToolRegistry;
+use crate::resilience::Resilience;
 
 type Events = mpsc::UnboundedSender<ConversationEvent>;
 
@@ -42,6 +43,7 @@ struct AgentParts {
     redaction: Option<Redact>,
     approver: Arc<dyn cuervo_domain::Approver>,
     repository: Arc<dyn SessionRepository>,
+    resilience: Arc<Resilience>,
 }
 
 impl AgentParts {
@@ -57,7 +59,8 @@ impl AgentParts {
             self.tool_ctx.clone(),
             config,
         )
-        .with_repository(self.repository.clone());
+        .with_repository(self.repository.clone())
+        .with_resilience(self.resilience.clone());
         match &self.redaction {
             Some(redact) => agent.with_redaction(redact.clone()),
             None => agent,
@@ -80,7 +83,8 @@ impl EventSink for TaskSink {
             observer.observe(&self.session, &event);
         }
         let spent = match &event {
-            AgentEvent::TurnCompleted { usage, cost, .. } => {
+            AgentEvent::TurnCompleted { usage, cost, .. }
+            | AgentEvent::CallUnfinished { usage, cost, .. } => {
                 let mut spend = self.spend.lock().unwrap_or_else(PoisonError::into_inner);
                 spend.add_call(usage, *cost);
                 Some(*spend)
@@ -127,6 +131,7 @@ impl Service {
             approvals,
             observer,
             start,
+            resilience,
         } = setup;
         let mut notes = Vec::new();
         let existing = match &start {
@@ -172,6 +177,7 @@ impl Service {
             redaction,
             approver,
             repository: repository.clone(),
+            resilience,
         };
         let agent = Arc::new(parts.build(&model, policy));
         let started = Started {

@@ -15,7 +15,7 @@ use pretty_assertions::assert_eq;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::fakes::{FakeTool, Scripted, ScriptedProvider, text_turn, tool_turn};
+use super::fakes::{FakeTool, Scripted, ScriptedProvider, no_retries, text_turn, tool_turn};
 
 struct Harness {
     agent: Agent,
@@ -38,7 +38,8 @@ fn harness(turns: Vec<Scripted>, tools: Vec<Arc<dyn Tool>>, mode: PermissionMode
             max_turns: 5,
             ..AgentConfig::new("test-model")
         },
-    );
+    )
+    .with_resilience(no_retries());
     Harness {
         agent,
         provider,
@@ -627,7 +628,8 @@ async fn the_users_message_is_stored_before_the_provider_fails() {
         ToolContext::new(std::env::temp_dir()),
         AgentConfig::new("m"),
     )
-    .with_repository(repository.clone());
+    .with_repository(repository.clone())
+    .with_resilience(no_retries());
     let mut session = Session::new(SessionId("s".into()));
     let (tx, _rx) = mpsc::unbounded_channel();
     assert!(

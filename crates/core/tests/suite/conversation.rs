@@ -63,6 +63,7 @@ fn setup(
         approvals: Approvals::Ask,
         observer: None,
         start,
+        resilience: Arc::new(cuervo_core::Resilience::standalone()),
     }
 }
 

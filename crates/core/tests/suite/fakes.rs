@@ -334,3 +334,10 @@ impl Tool for FakeTool {
         })
     }
 }
+
+/// Resilience that never retries: for tests of what the agent does with a failure.
+pub fn no_retries() -> Arc<cuervo_core::Resilience> {
+    let mut resilience = cuervo_core::Resilience::standalone();
+    resilience.retry = cuervo_domain::RetryPolicy::none();
+    Arc::new(resilience)
+}

@@ -1,3 +1,5 @@
 mod agent_loop;
+mod cache;
 mod conversation;
 mod fakes;
+mod resilience;

@@ -45,6 +45,7 @@ pub fn settings(kind: WireKind, server: &MockServer) -> ProviderSettings {
         max_retries: 2,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_secs(5),
+        deadline: None,
     };
     settings.request_timeout = Duration::from_secs(5);
     settings.idle_timeout = Duration::from_secs(5);

@@ -1,5 +1,6 @@
-//! Failures, for both adapters: HTTP errors, retries, cut and stalled streams,
-//! malformed data, cancellation.
+//! Failures, for every adapter: HTTP errors mapped to kinds (with the provider's retry
+//! advice), cut and stalled streams, malformed data, cancellation. A model call is one
+//! attempt: retrying is the core's (crates/core/tests/suite/resilience.rs).
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use super::common::*;
 const KINDS: [WireKind; 5] = ALL_KINDS;
 
 #[tokio::test]
-async fn rate_limit_waits_the_retry_after_then_succeeds() {
+async fn a_rate_limited_call_is_one_attempt_that_keeps_the_retry_advice() {
     for kind in KINDS {
         let server = MockServer::start(Script::new(vec![
             Turn::rate_limited(1),
@@ -22,14 +23,18 @@ async fn rate_limit_waits_the_retry_after_then_succeeds() {
         ]))
         .await
         .unwrap();
-        let chunks = chunks(collect(&*provider(kind, &server), request(true)).await);
-        assert_eq!(text(&chunks), "Finally.");
-        let requests = server.requests();
-        assert_eq!(requests.len(), 2, "{kind:?}");
-        let gap = requests[1].received_at - requests[0].received_at;
-        assert!(
-            gap >= Duration::from_secs(1),
-            "{kind:?}: retried after {gap:?}"
+        let error = error(collect(&*provider(kind, &server), request(true)).await);
+        assert_eq!(
+            error.kind,
+            ModelErrorKind::RateLimited {
+                retry_after_ms: Some(1_000)
+            },
+            "{kind:?}"
+        );
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "{kind:?}: the adapter never retries"
         );
     }
 }
@@ -81,34 +86,30 @@ async fn a_missing_key_fails_before_sending() {
 }
 
 #[tokio::test]
-async fn overloaded_and_server_errors_are_retried_up_to_the_limit() {
-    let server = MockServer::start(Script::new(vec![
-        Turn::overloaded(),
-        Turn::status(500),
-        Turn::text("Recovered."),
-    ]))
-    .await
-    .unwrap();
-    let chunks = chunks(collect(&*provider(WireKind::Anthropic, &server), request(true)).await);
-    assert_eq!(text(&chunks), "Recovered.");
-    assert_eq!(server.requests().len(), 3);
-
-    let server = MockServer::start(Script::new(vec![
-        Turn::status(503),
-        Turn::status(503),
-        Turn::status(503),
-        Turn::text("never"),
-    ]))
-    .await
-    .unwrap();
-    let error = error(collect(&*provider(WireKind::OpenAiChat, &server), request(true)).await);
-    assert_eq!(
-        error.kind,
-        ModelErrorKind::Overloaded {
-            retry_after_ms: None
-        }
-    );
-    assert_eq!(server.requests().len(), 3, "1 try + max_retries (2)");
+async fn overloaded_and_server_errors_are_returned_after_one_attempt() {
+    for (turn, want) in [
+        (
+            Turn::overloaded(),
+            ModelErrorKind::Overloaded {
+                retry_after_ms: None,
+            },
+        ),
+        (Turn::status(500), ModelErrorKind::Server),
+        (
+            Turn::status(503),
+            ModelErrorKind::Overloaded {
+                retry_after_ms: None,
+            },
+        ),
+    ] {
+        let server = MockServer::start(Script::new(vec![turn, Turn::text("never")]))
+            .await
+            .unwrap();
+        let error = error(collect(&*provider(WireKind::Anthropic, &server), request(true)).await);
+        assert_eq!(error.kind, want);
+        assert!(error.is_retryable(), "{error}");
+        assert_eq!(server.requests().len(), 1);
+    }
 }
 
 #[tokio::test]
@@ -136,7 +137,7 @@ async fn context_overflow_and_bad_requests_are_not_retried() {
 }
 
 #[tokio::test]
-async fn a_cut_stream_is_stream_cut_and_not_retried() {
+async fn a_cut_stream_is_a_retryable_stream_cut_after_one_attempt() {
     for kind in KINDS {
         for after_frames in [0, 3] {
             let server = MockServer::start(Script::new(vec![
@@ -155,6 +156,10 @@ async fn a_cut_stream_is_stream_cut_and_not_retried() {
             let error = error(items);
             assert_eq!(error.kind, ModelErrorKind::StreamCut, "{kind:?} {error}");
             assert!(error.message.contains("cut off"), "{}", error.message);
+            assert!(
+                error.is_retryable(),
+                "the connection broke, not the request"
+            );
             assert_eq!(server.requests().len(), 1);
         }
     }
@@ -229,7 +234,7 @@ async fn dropping_the_stream_mid_stall_returns_at_once() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_network_error_after_retries() {
+async fn an_unreachable_endpoint_is_a_network_error() {
     // Bind then drop a listener: nothing listens on that port any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -246,13 +251,8 @@ async fn an_unreachable_endpoint_is_a_network_error_after_retries() {
         (WireKind::Gemini, format!("http://127.0.0.1:{port}")),
         (WireKind::Ollama, format!("http://127.0.0.1:{port}")),
     ] {
-        let mut settings =
+        let settings =
             cuervo_providers::ProviderSettings::new("local", kind, base).with_api_key(KEY);
-        settings.retry = RetryPolicy {
-            max_retries: 1,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(10),
-        };
         let provider = build_provider(settings).unwrap();
         let error = error(collect(&*provider, request(true)).await);
         assert_eq!(error.kind, ModelErrorKind::Network, "{error}");
