@@ -295,3 +295,46 @@ async fn an_untrusted_project_cannot_add_a_fallback() {
     assert!(!out.stdout.contains("openai/gpt-4.1"), "{}", out.stdout);
     assert!(out.stderr.contains("routing.fallback"), "{}", out.stderr);
 }
+
+/// A switch mid-turn sends the fallback the whole history in its own format, the tool call
+/// and its result included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fallback_gets_the_tool_calls_and_results_in_its_own_format() {
+    let sandbox = Sandbox::new();
+    fallback_config(&sandbox, "openai/mock-fallback");
+    sandbox.write("notes.txt", "the secret word is crow\n");
+    let anthropic = mock(Script::new(vec![
+        Turn::tool_call("read", serde_json::json!({"path": "notes.txt"})),
+        Turn::status(500),
+        Turn::status(500),
+    ]))
+    .await;
+    let openai = mock(Script::new(vec![Turn::text("The word is crow.")])).await;
+    let out = sandbox
+        .cuervo(&env(&anthropic, &openai), &["-p", "what is the word?"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "The word is crow.\n");
+    let sent = &openai.requests()[0];
+    assert!(sent.path.ends_with("/chat/completions"), "{}", sent.path);
+    let messages = sent.messages();
+    let call = messages
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .find_map(|b| match b {
+            cuervo_domain::ContentBlock::ToolUse(call) => Some(call.clone()),
+            _ => None,
+        })
+        .expect("the tool call, in OpenAI's format");
+    assert_eq!(call.name, "read");
+    let result = messages
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .find_map(|b| match b {
+            cuervo_domain::ContentBlock::ToolResult(result) => Some(result.clone()),
+            _ => None,
+        })
+        .expect("the tool result, in OpenAI's format");
+    assert_eq!(result.call_id, call.id);
+    assert!(result.content.contains("crow"), "{}", result.content);
+}

@@ -497,6 +497,45 @@ async fn model_picker_switches_and_the_conversation_goes_on() {
     assert_eq!(tty.exit_code(), 0);
 }
 
+/// Issue 13: a provider that keeps failing hands the turn to the fallback, and the UI says
+/// so in one line instead of going quiet or printing log records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_model_hands_over_to_the_fallback_with_a_one_line_notice() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.home.config_path();
+    std::fs::create_dir_all(config.parent().expect("config dir")).expect("mkdir");
+    std::fs::write(
+        &config,
+        "retry:\n  base_delay_ms: 20\nproviders:\n  anthropic:\n    max_retries: 1\n\
+         routing:\n  fallback: [openai/gpt-4.1]\n",
+    )
+    .expect("write config");
+    let server = mock(Script::new(vec![
+        Turn::status(500),
+        Turn::status(500),
+        Turn::text("From the fallback."),
+    ]))
+    .await;
+    let mut env = Wire::Anthropic.env(&server);
+    env.extend([
+        ("OPENAI_BASE_URL".to_owned(), server.openai_base_url()),
+        ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
+    ]);
+    let mut tty = spawn(&sandbox, &env, &[]);
+    wait_idle(&tty);
+    tty.line("hello");
+    tty.wait_for("From the fallback.");
+    let screen = wait_idle(&tty);
+    assert!(
+        screen.contains("server error after 2 tries — continuing with openai/gpt-4.1"),
+        "{screen}"
+    );
+    assert!(!screen.contains("WARN"), "{screen}");
+    assert_eq!(server.requests()[2].model(), Some("gpt-4.1"));
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_clear_permissions_and_init() {
     let sandbox = Sandbox::new();
