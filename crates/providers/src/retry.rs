@@ -106,7 +106,9 @@ where
                         return Some((Err(error), s));
                     };
                     s.retries += 1;
-                    tracing::warn!(
+                    // A debug record, not a warning: a headless run's stderr is for the
+                    // user, and a side call's retry is not theirs to act on.
+                    tracing::debug!(
                         provider = %s.provider,
                         retry = s.retries,
                         max_retries = s.policy.max_retries,
