@@ -138,6 +138,9 @@ pub enum Command {
     Pii(crate::commands::pii::PiiArgs),
     /// Print an outline of the symbols (functions, classes, …) in source files.
     Symbols(crate::commands::symbols::SymbolsArgs),
+    /// List the agents a conversation can delegate to (built-in, yours, the project's and
+    /// Claude Code's `.claude/agents`), or show one.
+    Agents(crate::commands::agents::AgentsArgs),
     /// Search file contents for a regular expression, like ripgrep.
     Grep(crate::commands::grep::GrepArgs),
     /// List the files a search would look at, like `rg --files`.

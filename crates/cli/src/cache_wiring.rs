@@ -117,7 +117,7 @@ pub async fn before_run(
     let scope = CacheScope::new(
         &model.provider_name,
         &model.model,
-        &crate::conversation::tools().specs(),
+        &crate::conversation::tools(&crate::conversation::agents(config, project, env).0).specs(),
         Some(&crate::conversation::system_prompt(project)),
     );
     // Embedded as the model would see it: keys in use and, per `privacy.redact`,

@@ -488,8 +488,16 @@ pub fn load(
 ) -> Result<Config, ConfigError> {
     let mut origins = Origins::default();
     let mut merged = user_layers(paths, &mut origins)?;
-    if let Some(layer) = read_layer(&paths.project)? {
-        let (safe, gated) = crate::trust::split_project_layer(layer.clone(), &merged);
+    // The project's agents ask for trust too (a model they name, a name they take).
+    let agents_gated = project_agents_gated(paths, env);
+    let layer = match read_layer(&paths.project)? {
+        Some(layer) => Some(layer),
+        None if !agents_gated.is_empty() => Some(Value::Mapping(Mapping::new())),
+        None => None,
+    };
+    if let Some(layer) = layer {
+        let (safe, mut gated) = crate::trust::split_project_layer(layer.clone(), &merged);
+        gated.extend(agents_gated);
         let root = paths.project_root();
         let store = paths.trust_store();
         origins.trust = match &store {
@@ -526,12 +534,24 @@ pub fn load(
 /// user layers (what `cuervo trust` shows), whether or not it is trusted yet.
 pub fn gated_project_settings(
     paths: &ConfigPaths,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<crate::trust::GatedSetting>, ConfigError> {
     let base = user_layers(paths, &mut Origins::default())?;
-    Ok(match read_layer(&paths.project)? {
+    let mut gated = match read_layer(&paths.project)? {
         Some(layer) => crate::trust::split_project_layer(layer, &base).1,
         None => Vec::new(),
-    })
+    };
+    gated.extend(project_agents_gated(paths, env));
+    Ok(gated)
+}
+
+/// What the project's agent files ask for that needs trust, as if it were not trusted.
+fn project_agents_gated(
+    paths: &ConfigPaths,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<crate::trust::GatedSetting> {
+    let dirs = crate::agents::AgentDirs::new(&paths.project_root(), env);
+    crate::agents::load(&dirs, false).gated
 }
 
 /// The layers that are the user's own: the built-in defaults, then the user's file. The

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use cuervo_core::agents::AgentCatalog;
+use cuervo_core::delegate::{Delegation, DelegationLimits};
+use cuervo_core::plan::ExitPlanMode;
 use cuervo_core::{
     AgentConfig, Approvals, Conversation, ConversationSetup, Started, SystemPromptInputs,
     ToolRegistry, build_system_prompt,
@@ -40,7 +43,17 @@ pub async fn open(
     let route = setup::resolve_model(config, options)?;
     let models = Arc::new(ConfigModels::new(config.clone(), env.clone()));
     let model = models.build(&route)?;
-    let (resilience, notes) = setup::resilience::build(config, &models, &route, &**env);
+    let (resilience, mut notes) = setup::resilience::build(config, &models, &route, &**env);
+    let (catalog, agent_notes) = agents(config, project, env);
+    notes.extend(agent_notes);
+    let catalog = Arc::new(catalog);
+    let tools = tools(&catalog);
+    let delegation = Delegation::new(
+        catalog,
+        tools.clone(),
+        Some(models.clone()),
+        DelegationLimits::default(),
+    );
     let system_prompt = system_prompt(project);
     let tool_ctx = ToolContext {
         root: project.root.clone(),
@@ -79,7 +92,7 @@ pub async fn open(
         model,
         models,
         repository: repository.clone(),
-        tools: tools(),
+        tools,
         tool_ctx,
         policy: config.policy(),
         config: agent_config,
@@ -88,6 +101,7 @@ pub async fn open(
         observer: Some(audit.clone()),
         start: options.session.clone(),
         resilience: Arc::new(resilience),
+        delegation: Some(delegation),
     })
     .await?;
     let mut started = started;
@@ -112,10 +126,24 @@ pub fn system_prompt(project: &Project) -> String {
     })
 }
 
-/// The tools a run offers the model. One function for the same reason as
-/// [`system_prompt`].
-pub fn tools() -> ToolRegistry {
-    ToolRegistry::new(cuervo_tools::builtin_tools())
+/// The tools a run offers the model: the built-in ones, leaving plan mode, and delegating
+/// to `catalog`'s agents. One function for the same reason as [`system_prompt`].
+pub fn tools(catalog: &AgentCatalog) -> ToolRegistry {
+    let mut tools = cuervo_tools::builtin_tools();
+    tools.push(Arc::new(ExitPlanMode));
+    tools.push(Delegation::tool(catalog));
+    ToolRegistry::new(tools)
+}
+
+/// The agents a run may delegate to: the built-in roles, the user's and the project's
+/// custom agents (project ones as far as trust allows), and notes about what was left out.
+pub fn agents(config: &Config, project: &Project, env: &Arc<Env>) -> (AgentCatalog, Vec<String>) {
+    let dirs = crate::agents::AgentDirs::new(&project.root, &**env);
+    // `--trust-project` and a trusted project both show as trusted in the config's
+    // origins (the agent files' asks are part of what is trusted).
+    let loaded = crate::agents::load(&dirs, crate::agents::project_trusted(config, false));
+    let notes = loaded.messages(&dirs);
+    (loaded.catalog, notes)
 }
 
 /// Ends the conversation, writes the last audit entries, and returns the final session

@@ -1,6 +1,7 @@
 //! The `cuervo` command. `main.rs` only calls [`main`]; everything else is here so tests
 //! can reach it.
 
+pub mod agents;
 pub mod args;
 pub mod attach;
 pub mod cache_wiring;
@@ -62,6 +63,9 @@ async fn dispatch(cli: Cli, env: Arc<Env>) -> Result<ExitCode> {
         Some(Command::Symbols(args)) => return commands::symbols::run(args),
         Some(Command::Grep(args)) => return commands::grep::run(args),
         Some(Command::Files(args)) => return commands::files::run(args),
+        Some(Command::Agents(args)) => {
+            return commands::agents::run(args, &options, &project, &*env);
+        }
         Some(Command::Models(_)) | None => {}
     }
     let (config, _) = setup::effective_config(&options, &project, &*env)?;

@@ -106,6 +106,27 @@ impl<O: Write, E: Write> Renderer<O, E> {
                 let (added, removed) = diff_counts(diff);
                 writeln!(self.err, "  ⎿ {path}: +{added} -{removed}")?;
             }
+            AgentEvent::SubAgent { id, event, .. } => match event.innermost() {
+                AgentEvent::ToolCall { call } => {
+                    self.break_line()?;
+                    writeln!(
+                        self.err,
+                        "  ↳ {id} ● {}",
+                        call_summary(&call.name, &call.input)
+                    )?;
+                }
+                AgentEvent::AgentFailed { error } => {
+                    writeln!(self.err, "  ↳ {id} failed: {}", truncate(error, 200))?;
+                }
+                _ => {}
+            },
+            AgentEvent::TodoUpdated { items } => {
+                self.break_line()?;
+                writeln!(self.err, "{}", todo_line(items))?;
+            }
+            AgentEvent::PlanApproved { mode, .. } => {
+                writeln!(self.err, "plan approved: going on in {mode} mode")?;
+            }
             event => {
                 if let Some(notice) = resilience_notice(event) {
                     // On stderr, on a line of its own; stdout stays the answer alone, so a
@@ -203,6 +224,20 @@ pub fn resilience_notice(event: &AgentEvent) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// `tasks: 1 of 4 done · now: add the breaker` — the task list in one line.
+pub fn todo_line(items: &[cuervo_domain::TodoItem]) -> String {
+    use cuervo_domain::TodoStatus;
+    let done = items
+        .iter()
+        .filter(|i| i.status == TodoStatus::Done)
+        .count();
+    let mut line = format!("tasks: {done} of {} done", items.len());
+    if let Some(now) = items.iter().find(|i| i.status == TodoStatus::InProgress) {
+        line.push_str(&format!(" · now: {}", truncate(&now.content, 120)));
+    }
+    line
 }
 
 fn usd_to_cost(usd: f64) -> Cost {

@@ -119,7 +119,12 @@ pub fn effective_config(
 /// came from (file and line, or flag).
 fn check_rule_tools(config: &Config) -> Result<()> {
     let tools = cuervo_tools::builtin_tools();
-    let known: Vec<&str> = tools.iter().map(|t| t.name()).collect();
+    let mut known: Vec<&str> = tools.iter().map(|t| t.name()).collect();
+    // The tools the composition root adds: delegating and leaving plan mode.
+    known.extend([
+        cuervo_core::delegate::TASK_TOOL,
+        cuervo_core::plan::PLAN_TOOL,
+    ]);
     let rules = config
         .permissions
         .allow

@@ -26,6 +26,8 @@ use sha2::{Digest, Sha256};
 /// The project files whose gated settings need trust, relative to the project root.
 /// Later capabilities that load code or servers from a repository (hooks, MCP server
 /// lists, agent definitions) add their files here so the same trust covers them.
+/// Besides these, the project's agent definitions (`.cuervo/agents/`, `.claude/agents/`) are
+/// part of what is trusted: see [`fingerprint`].
 pub const TRUSTED_FILES: &[&str] = &[".cuervo/config.yml"];
 
 /// A project setting that needs the user's trust, as shown to the user.
@@ -252,13 +254,24 @@ fn one_line(value: &Value) -> String {
 pub fn fingerprint(root: &Path) -> Option<String> {
     let mut hasher = Sha256::new();
     let mut any = false;
+    let mut hash = |name: &str, bytes: &[u8]| {
+        any = true;
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_le_bytes());
+        hasher.update(bytes);
+    };
     for name in TRUSTED_FILES {
         if let Ok(bytes) = std::fs::read(root.join(name)) {
-            any = true;
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
-            hasher.update(u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_le_bytes());
-            hasher.update(&bytes);
+            hash(name, &bytes);
+        }
+    }
+    // The project's agent definitions: a model they name or a name they take is trusted
+    // with the files as they are, so a changed or added agent asks again.
+    for path in crate::agents::project_agent_files(root) {
+        if let Ok(bytes) = std::fs::read(&path) {
+            let name = path.strip_prefix(root).unwrap_or(&path).to_string_lossy();
+            hash(&name, &bytes);
         }
     }
     any.then(|| {
@@ -493,8 +506,12 @@ pub fn settle(
 
 /// Whether the project's file, as it is on disk now, asks for nothing that needs trust or
 /// is trusted exactly as it is. An unreadable or invalid file is neither.
-pub fn trusted_as_is(store: &TrustStore, paths: &crate::config::ConfigPaths) -> bool {
-    match crate::config::gated_project_settings(paths) {
+pub fn trusted_as_is(
+    store: &TrustStore,
+    paths: &crate::config::ConfigPaths,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> bool {
+    match crate::config::gated_project_settings(paths, env) {
         Ok(gated) => {
             gated.is_empty() || store.status(&paths.project_root(), &gated) == TrustStatus::Trusted
         }

@@ -29,6 +29,9 @@ use crate::registry::ToolRegistry;
 use crate::resilience::{self, Resilience};
 use crate::turn::{Caller, Turn};
 
+/// How long sub-agents get to wind down after an interrupt before they are dropped.
+const SUB_AGENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How one agent calls its model and how long it may go on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentConfig {
@@ -74,21 +77,25 @@ pub struct RunOutcome {
 
 /// One model, a tool set, a permission policy and someone to ask: everything a run needs.
 pub struct Agent {
-    provider: Arc<dyn ModelProvider>,
+    pub(crate) provider: Arc<dyn ModelProvider>,
     /// `provider` and the configured model as the router sees them.
-    primary: ResolvedModel,
-    role: resilience::Role,
-    resilience: Arc<Resilience>,
+    pub(crate) primary: ResolvedModel,
+    pub(crate) role: resilience::Role,
+    pub(crate) resilience: Arc<Resilience>,
     /// The fallback model answering this agent's calls, once one took over (announced
     /// once, and again when the preferred model is back).
-    answering: Mutex<Option<String>>,
-    tools: ToolRegistry,
-    policy: Mutex<PermissionPolicy>,
-    approver: Arc<dyn Approver>,
-    tool_ctx: ToolContext,
-    config: AgentConfig,
-    repository: Option<Arc<dyn SessionRepository>>,
-    redact: Option<Redact>,
+    pub(crate) answering: Mutex<Option<String>>,
+    pub(crate) tools: ToolRegistry,
+    pub(crate) policy: Mutex<PermissionPolicy>,
+    pub(crate) approver: Arc<dyn Approver>,
+    pub(crate) tool_ctx: ToolContext,
+    pub(crate) config: AgentConfig,
+    pub(crate) repository: Option<Arc<dyn SessionRepository>>,
+    pub(crate) redact: Option<Redact>,
+    /// Sub-agents this agent may delegate to (the `task` tool), with its depth.
+    pub(crate) delegation: Option<crate::delegate::Delegation>,
+    /// The sub-agent's name (`explorer`); `None` for the main agent.
+    pub(crate) name: Option<String>,
 }
 
 /// The model call that wrote an assistant message: who answered, what it used and cost.
@@ -119,9 +126,7 @@ impl EventSink for UnboundedSender<AgentEvent> {
     }
 }
 
-type Events = dyn EventSink;
-
-fn emit(events: &Events, event: AgentEvent) {
+fn emit(events: &dyn EventSink, event: AgentEvent) {
     events.emit(event);
 }
 
@@ -153,6 +158,8 @@ impl Agent {
             config,
             repository: None,
             redact: None,
+            delegation: None,
+            name: None,
         }
     }
 
@@ -160,6 +167,12 @@ impl Agent {
     /// default is a private set with no fallbacks).
     pub fn with_resilience(mut self, resilience: Arc<Resilience>) -> Self {
         self.resilience = resilience;
+        self
+    }
+
+    /// Lets this agent delegate to sub-agents through the `task` tool.
+    pub fn with_delegation(mut self, delegation: crate::delegate::Delegation) -> Self {
+        self.delegation = Some(delegation);
         self
     }
 
@@ -174,7 +187,7 @@ impl Agent {
         &'a self,
         role: resilience::Role,
         turn_number: u32,
-        events: &'a Events,
+        events: &'a dyn EventSink,
         cancel: &'a CancellationToken,
     ) -> Caller<'a> {
         Caller {
@@ -278,7 +291,7 @@ impl Agent {
         &self,
         session: &mut Session,
         prompt: &str,
-        events: &Events,
+        events: &dyn EventSink,
         cancel: &CancellationToken,
     ) -> Result<RunOutcome> {
         self.run_message(session, Message::user(prompt), events, cancel)
@@ -290,10 +303,13 @@ impl Agent {
         &self,
         session: &mut Session,
         message: Message,
-        events: &Events,
+        events: &dyn EventSink,
         cancel: &CancellationToken,
     ) -> Result<RunOutcome> {
         self.commit(session, message, None).await;
+        if let Some(delegation) = &self.delegation {
+            delegation.new_turn();
+        }
         emit(
             events,
             AgentEvent::AgentStarted {
@@ -405,7 +421,7 @@ impl Agent {
     fn finish(
         &self,
         session: &Session,
-        events: &Events,
+        events: &dyn EventSink,
         cause: StopCause,
         turns: u32,
         usage: Usage,
@@ -452,7 +468,7 @@ impl Agent {
         &self,
         session: &Session,
         turn_number: u32,
-        events: &Events,
+        events: &dyn EventSink,
         cancel: &CancellationToken,
     ) -> std::result::Result<Turn, ModelError> {
         self.caller(self.role, turn_number, events, cancel)
@@ -469,7 +485,7 @@ impl Agent {
         &self,
         calls: &[ToolCall],
         cut_off: bool,
-        events: &Events,
+        events: &dyn EventSink,
         cancel: &CancellationToken,
     ) -> (Vec<ToolResult>, bool) {
         let mut results: Vec<Option<ToolResult>> = vec![None; calls.len()];
@@ -485,6 +501,22 @@ impl Agent {
                 let error =
                     ToolError::InvalidInput(self.invalid_arguments(call, &invalid, cut_off));
                 results[index] = Some(self.record(call, Err(error), Instant::now(), events));
+                continue;
+            }
+            // Leaving plan mode asks the person whatever the policy says: the loop does it,
+            // after the calls before it.
+            if call.name == crate::plan::PLAN_TOOL && self.tools.get(&call.name).is_some() {
+                if !batch.is_empty() {
+                    cancelled = self
+                        .execute(std::mem::take(&mut batch), &mut results, events, cancel)
+                        .await;
+                    if cancelled {
+                        break;
+                    }
+                }
+                let started = Instant::now();
+                let output = self.exit_plan(call, events).await;
+                results[index] = Some(self.record(call, Ok(output), started, events));
                 continue;
             }
             let approved = match self.authorise(call, events).await {
@@ -535,18 +567,34 @@ impl Agent {
         &self,
         batch: Vec<Approved<'_>>,
         results: &mut [Option<ToolResult>],
-        events: &Events,
+        events: &dyn EventSink,
         cancel: &CancellationToken,
     ) -> bool {
         let started = Instant::now();
-        let runs = batch
+        let runs = batch.iter().map(|a| {
+            if a.call.name == crate::delegate::TASK_TOOL && self.delegation.is_some() {
+                // A delegation runs a sub-agent, which needs the run's events and
+                // cancellation: the loop runs it, not the tool.
+                self.delegate(a.call, events, cancel)
+            } else {
+                a.tool.execute(a.call.input.clone(), &self.tool_ctx)
+            }
+        });
+        let delegates = batch
             .iter()
-            .map(|a| a.tool.execute(a.call.input.clone(), &self.tool_ctx));
+            .any(|a| a.call.name == crate::delegate::TASK_TOOL);
+        let mut joined = join_all(runs);
         let outputs = tokio::select! {
             biased;
             () = cancel.cancelled() => None,
-            outputs = join_all(runs) => Some(outputs),
+            outputs = &mut joined => Some(outputs),
         };
+        if outputs.is_none() && delegates {
+            // Sub-agents see the same cancellation and end on their own, saying so
+            // (`agent_completed` with `cancelled`); a moment is enough, then whatever is
+            // left is dropped like any tool.
+            let _ = tokio::time::timeout(SUB_AGENT_GRACE, &mut joined).await;
+        }
         match outputs {
             Some(outputs) => {
                 for (approved, output) in batch.iter().zip(outputs) {
@@ -601,7 +649,7 @@ impl Agent {
     async fn authorise(
         &self,
         call: &ToolCall,
-        events: &Events,
+        events: &dyn EventSink,
     ) -> std::result::Result<&Arc<dyn Tool>, ToolError> {
         let Some(tool) = self.tools.get(&call.name) else {
             let available: Vec<&str> = self.tools.names().collect();
@@ -625,6 +673,7 @@ impl Agent {
                     tool: tool.name().to_owned(),
                     action,
                     reason: reason.clone(),
+                    agent: self.name.clone(),
                 };
                 match self.approver.approve(request).await {
                     Approval::AllowOnce => Decision::Allow,
@@ -665,7 +714,7 @@ impl Agent {
         call: &ToolCall,
         outcome: std::result::Result<cuervo_domain::ToolOutput, ToolError>,
         started: Instant,
-        events: &Events,
+        events: &dyn EventSink,
     ) -> ToolResult {
         let (content, is_error) = match outcome {
             Ok(output) => {
@@ -702,6 +751,7 @@ fn effect_event(call_id: &str, effect: Effect) -> AgentEvent {
             path,
             diff,
         },
+        Effect::TodoUpdated { items } => AgentEvent::TodoUpdated { items },
         Effect::CommandExecuted {
             command,
             exit_code,

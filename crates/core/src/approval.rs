@@ -51,6 +51,7 @@ mod tests {
                 ..ToolAction::default()
             },
             reason: "shell tools need approval in ask mode".into(),
+            agent: None,
         }
     }
 

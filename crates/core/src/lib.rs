@@ -12,11 +12,14 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod agent;
+pub mod agents;
 pub mod approval;
 pub mod cache;
 pub mod compact;
 pub mod conversation;
+pub mod delegate;
 pub mod error;
+pub mod plan;
 pub mod prompt;
 pub mod registry;
 pub mod resilience;

@@ -11,6 +11,7 @@ use crate::error::ModelError;
 use crate::message::ToolCall;
 use crate::model::{Cost, StopReason, Usage};
 use crate::permission::Decision;
+use crate::tool::TodoItem;
 
 /// Why a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +137,73 @@ pub enum AgentEvent {
     AgentFailed {
         error: String,
     },
+    /// The model's task list changed (a `todo` call): the whole list as it stands.
+    TodoUpdated {
+        items: Vec<TodoItem>,
+    },
+    /// The plan was approved: plan mode ends and the agent goes on in `mode` (after an
+    /// `exit_plan_mode` call the user accepted).
+    PlanApproved {
+        plan: String,
+        mode: crate::permission::PermissionMode,
+    },
+    /// An event of a sub-agent the run delegated to (`task` tool call `call_id`): its own
+    /// `agent_started`, deltas, tool calls, completions, each wrapped with which agent it
+    /// is. `id` is unique within the session.
+    SubAgent {
+        id: String,
+        agent: String,
+        call_id: String,
+        event: Box<AgentEvent>,
+    },
+}
+
+/// Where an agent stands (the seed's statuses), as front ends derive it from its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    Idle,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl AgentStatus {
+    /// The status an agent is in after `event`, when the event changes it.
+    pub fn after(event: &AgentEvent) -> Option<AgentStatus> {
+        match event {
+            AgentEvent::AgentStarted { .. } => Some(AgentStatus::Running),
+            AgentEvent::AgentCompleted {
+                cause: StopCause::Cancelled,
+                ..
+            } => Some(AgentStatus::Cancelled),
+            AgentEvent::AgentCompleted { .. } => Some(AgentStatus::Completed),
+            AgentEvent::AgentFailed { .. } => Some(AgentStatus::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Idle => "idle",
+            AgentStatus::Running => "running",
+            AgentStatus::Completed => "completed",
+            AgentStatus::Failed => "failed",
+            AgentStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl AgentEvent {
+    /// The event itself, or for a sub-agent's event the innermost one: what it is,
+    /// whichever agent raised it (pricing and recording look through the wrapper).
+    pub fn innermost(&self) -> &AgentEvent {
+        match self {
+            AgentEvent::SubAgent { event, .. } => event.innermost(),
+            other => other,
+        }
+    }
 }
 
 #[cfg(test)]

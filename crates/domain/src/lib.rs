@@ -22,7 +22,7 @@ pub mod tool;
 
 pub use cache::{CacheError, CacheScope, CachedResponse, ResponseCache};
 pub use error::{ModelError, ModelErrorKind, ToolError};
-pub use event::{AgentEvent, StopCause};
+pub use event::{AgentEvent, AgentStatus, StopCause};
 pub use message::{
     ContentBlock, EncryptedReasoning, Message, Role, ToolCall, ToolResult, check_tool_pairing,
 };
@@ -47,5 +47,6 @@ pub type Redact =
     std::sync::Arc<dyn for<'a> Fn(&'a str) -> std::borrow::Cow<'a, str> + Send + Sync>;
 
 pub use tool::{
-    Approval, ApprovalRequest, Approver, Effect, Tool, ToolAction, ToolContext, ToolOutput,
+    Approval, ApprovalRequest, Approver, Effect, TodoItem, TodoStatus, Tool, ToolAction,
+    ToolContext, ToolOutput,
 };

@@ -214,6 +214,36 @@ pub enum Effect {
         exit_code: Option<i32>,
         timed_out: bool,
     },
+    /// The model's task list, as it stands after a `todo` call.
+    TodoUpdated {
+        items: Vec<TodoItem>,
+    },
+}
+
+/// One item of the model's task list (the `todo` tool): what to do and how far it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodoItem {
+    pub content: String,
+    pub status: TodoStatus,
+}
+
+/// Where a task-list item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TodoStatus {
+    Pending,
+    InProgress,
+    Done,
+}
+
+impl TodoStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TodoStatus::Pending => "pending",
+            TodoStatus::InProgress => "in_progress",
+            TodoStatus::Done => "done",
+        }
+    }
 }
 
 /// A successful tool run: the text for the model and the side effects for the record.
@@ -268,6 +298,10 @@ pub struct ApprovalRequest {
     pub tool: String,
     pub action: ToolAction,
     pub reason: String,
+    /// The sub-agent that asks (`explorer`), so the person knows who wants it; `None`
+    /// for the main agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// A person's answer to an [`ApprovalRequest`].

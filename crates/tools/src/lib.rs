@@ -1,5 +1,6 @@
 //! Cuervo's built-in tools: the capabilities the model calls to look at and change a
-//! project (`read`, `write`, `edit`, `glob`, `grep`, `ls`) and to run commands (`bash`).
+//! project (`read`, `write`, `edit`, `glob`, `grep`, `ls`), to run commands (`bash`) and to
+//! keep a task list (`todo`).
 //!
 //! Every tool implements [`cuervo_domain::Tool`]. Tools never decide whether they may
 //! run: `validate` resolves and reports what a call would touch (its target, whether it
@@ -20,6 +21,7 @@ pub mod output;
 pub mod path;
 mod read;
 pub mod sandbox;
+mod todo;
 mod walk;
 mod write;
 
@@ -33,6 +35,7 @@ pub use glob::GlobTool;
 pub use grep::GrepTool;
 pub use ls::LsTool;
 pub use read::ReadTool;
+pub use todo::{MAX_TODO_ITEMS, TodoTool};
 pub use write::WriteTool;
 
 /// The name of the per-project ignore file honoured by `glob`, `grep` and `ls` on top of
@@ -50,6 +53,7 @@ pub fn builtin_tools() -> Vec<Arc<dyn Tool>> {
         Arc::new(EditTool),
         Arc::new(WriteTool),
         Arc::new(BashTool),
+        Arc::new(TodoTool),
     ]
 }
 
@@ -65,11 +69,13 @@ mod tests {
         names.sort_unstable();
         assert_eq!(
             names,
-            ["bash", "edit", "glob", "grep", "ls", "read", "write"]
+            [
+                "bash", "edit", "glob", "grep", "ls", "read", "todo", "write"
+            ]
         );
         for t in &tools {
             let expected = match t.name() {
-                "read" | "glob" | "grep" | "ls" => PermissionLevel::ReadOnly,
+                "read" | "glob" | "grep" | "ls" | "todo" => PermissionLevel::ReadOnly,
                 "write" | "edit" => PermissionLevel::ReadWrite,
                 _ => PermissionLevel::Destructive,
             };

@@ -31,5 +31,6 @@ pub mod markdown;
 pub mod picker;
 pub mod screen;
 pub mod style;
+pub mod team;
 pub mod terminal;
 pub mod view;

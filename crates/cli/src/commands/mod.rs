@@ -1,6 +1,7 @@
 //! Subcommands beside the agent itself: the fast layer (`grep`, `files`, `symbols`,
 //! `tokens`, `pii`), stored state (`sessions`, `audit`, `auth`) and `models`. Each lives
 //! in its own module with its clap `Args` and a `run` function.
+pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod cache;

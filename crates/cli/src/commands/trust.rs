@@ -51,16 +51,24 @@ pub fn run(args: &TrustArgs, project: &Project, env: &Env) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let gated = config::gated_project_settings(&paths)?;
+    let gated = config::gated_project_settings(&paths, env)?;
     if gated.is_empty() {
         println!(
-            "{} asks for nothing that needs trust: its settings (if any) already apply",
-            paths.project.display()
+            "{} asks for nothing that needs trust: its settings and agents (if any) already apply",
+            project.root.display()
         );
         return Ok(ExitCode::SUCCESS);
     }
     let status = store.status(&project.root, &gated);
-    println!("{} asks for:", paths.project.display());
+    println!(
+        "{} asks for (in {} and its agent files):",
+        project.root.display(),
+        paths
+            .project
+            .strip_prefix(&project.root)
+            .unwrap_or(&paths.project)
+            .display()
+    );
     for setting in &gated {
         println!("  - {setting}");
     }

@@ -348,6 +348,22 @@ pub fn audit_payload(event: &AgentEvent) -> Option<(&'static str, Value)> {
             json!({"cause": cause, "turns": turns, "usage": usage}),
         ),
         AgentEvent::AgentFailed { error } => ("agent_failed", json!({"error": clip(error)})),
+        AgentEvent::TodoUpdated { items } => ("todo_updated", json!({"items": items})),
+        AgentEvent::PlanApproved { plan, mode } => (
+            "plan_approved",
+            json!({"plan": clip(plan), "mode": mode.as_str()}),
+        ),
+        // A sub-agent's action is recorded as what it is, with the agent that did it.
+        AgentEvent::SubAgent {
+            id, agent, event, ..
+        } => {
+            let (kind, mut payload) = audit_payload(event)?;
+            if let Value::Object(map) = &mut payload {
+                map.insert("agent_id".into(), json!(id));
+                map.insert("agent".into(), json!(agent));
+            }
+            (kind, payload)
+        }
         AgentEvent::TextDelta { .. }
         | AgentEvent::ModelWaiting { .. }
         | AgentEvent::ThinkingDelta { .. }

@@ -88,7 +88,8 @@ impl Task {
 /// What takes the place of the input box.
 enum Overlay {
     None,
-    Approval(Dialog),
+    /// Boxed: a question with its preview is much larger than the other overlays.
+    Approval(Box<Dialog>),
     Model(Picker<String>),
     Resume(Picker<String>),
 }
@@ -135,6 +136,10 @@ struct App<'a> {
     /// A retry in progress (`↻ anthropic: overloaded; retrying in 2 s`), shown in the
     /// status line until the answer streams again.
     retrying: Option<String>,
+    /// Questions waiting behind the one on screen (sub-agents asking at the same time).
+    queued_questions: std::collections::VecDeque<Dialog>,
+    /// Sub-agents at work and the model's task list.
+    team: super::team::Team,
     quit: bool,
     /// Images from `--image`, sent with the first prompt.
     images: Vec<ContentBlock>,
@@ -207,6 +212,8 @@ pub async fn run(
         describing: VecDeque::new(),
         exit_armed: None,
         retrying: None,
+        queued_questions: std::collections::VecDeque::new(),
+        team: super::team::Team::default(),
         quit: false,
         images,
         sessions_tx,
@@ -397,6 +404,7 @@ impl App<'_> {
                 task.label
             };
             rows.push(Line::empty());
+            rows.extend(self.team.live());
             rows.push(view::spinner(label, task.working(Instant::now()), tokens));
         }
         for queued in &self.queued {
@@ -478,11 +486,16 @@ impl App<'_> {
             Overlay::Approval(mut dialog) => {
                 if key.code == KeyCode::Esc && !dialog.is_typing() {
                     dialog.answer(Approval::Deny);
+                    // Dropped, the waiting questions answer "no" too.
+                    self.queued_questions.clear();
                     self.interrupt();
                     return;
                 }
                 match dialog.handle_key(key) {
-                    Some(choice) => self.decide(dialog, choice),
+                    Some(choice) => {
+                        self.decide(*dialog, choice);
+                        self.next_question();
+                    }
                     None => self.overlay = Overlay::Approval(dialog),
                 }
                 return;
@@ -524,6 +537,7 @@ impl App<'_> {
         if let Overlay::Approval(dialog) = &mut self.overlay {
             dialog.answer(Approval::Deny);
             self.overlay = Overlay::None;
+            self.queued_questions.clear();
         }
         if !matches!(self.overlay, Overlay::None) {
             self.overlay = Overlay::None;
@@ -924,6 +938,16 @@ impl App<'_> {
             ops.submit(Op::Approval { id, approval });
         });
         let dialog = Dialog::new(Ask { request, reply });
+        // Sub-agents working at once can ask at once: one question on screen, the others
+        // wait their turn.
+        if matches!(self.overlay, Overlay::Approval(_)) {
+            self.queued_questions.push_back(dialog);
+        } else {
+            self.show_question(dialog);
+        }
+    }
+
+    fn show_question(&mut self, dialog: Dialog) {
         self.flush_markdown();
         self.finished.extend(dialog.preview());
         self.previewed.insert(dialog.request.call_id.clone());
@@ -931,8 +955,16 @@ impl App<'_> {
         if let Some(task) = &mut self.task {
             task.wait(Instant::now());
         }
-        // A second request cannot arrive while one is open: the agent waits for the answer.
-        self.overlay = Overlay::Approval(dialog);
+        self.overlay = Overlay::Approval(Box::new(dialog));
+    }
+
+    /// The next waiting question, once the one on screen is answered.
+    fn next_question(&mut self) {
+        if matches!(self.overlay, Overlay::None)
+            && let Some(dialog) = self.queued_questions.pop_front()
+        {
+            self.show_question(dialog);
+        }
     }
 
     fn decide(&mut self, mut dialog: Dialog, choice: Choice) {
@@ -948,7 +980,7 @@ impl App<'_> {
                 // pull or an edit since then must not be trusted along with the rule.
                 let keep_trusted = paths
                     .trust_store()
-                    .filter(|store| crate::trust::trusted_as_is(store, &paths));
+                    .filter(|store| crate::trust::trusted_as_is(store, &paths, self.env));
                 match approve::write_project_rule(&path, &dialog.rule) {
                     Ok(()) => {
                         self.finished.extend(view::note(&format!(
@@ -994,7 +1026,17 @@ impl App<'_> {
         ) {
             self.retrying = None;
         }
+        let team_lines = self.team.on_event(&event);
+        if !team_lines.is_empty() {
+            self.finished.extend(team_lines);
+        }
         match &event {
+            AgentEvent::PlanApproved { mode, .. } => {
+                self.mode = *mode;
+                self.finished.extend(view::note(&format!(
+                    "Plan approved: the work goes on in {mode} mode."
+                )));
+            }
             AgentEvent::ModelRetry { .. } | AgentEvent::ModelWaiting { .. } => {
                 self.retrying = crate::render::resilience_notice(&event);
             }
@@ -1183,6 +1225,8 @@ impl App<'_> {
 
     fn turn_ended(&mut self, result: std::result::Result<RunOutcome, AgentError>) {
         self.end_task();
+        let team = self.team.end_turn();
+        self.finished.extend(team);
         match result {
             Ok(outcome) => match outcome.cause {
                 StopCause::Cancelled => self.finished.extend(view::error(

@@ -60,6 +60,16 @@ const OPTIONS: [&str; 5] = [
     "No, and tell Cuervo what to do instead",
 ];
 
+/// The same five places when the question is a plan (`exit_plan_mode`): approving it picks
+/// the mode the work goes on in; nothing is remembered in the project.
+const PLAN_OPTIONS: [&str; 5] = [
+    "Yes, and ask before each change",
+    "Yes, and accept edits without asking",
+    "—",
+    "No, keep planning",
+    "No, and say what to change",
+];
+
 /// The prompt on screen: a choice of five, or a line of feedback being typed.
 pub struct Dialog {
     pub request: ApprovalRequest,
@@ -74,9 +84,14 @@ impl Dialog {
         // Only a rule as narrow as the call (`bash(git status:*)`, never `bash(git:*)`);
         // none for a compound or unanalysable command, and then "don't ask again" is not
         // offered.
-        let rule = cuervo_domain::suggest_rule(&ask.request.tool, &ask.request.action)
-            .map(|r| r.to_string())
-            .unwrap_or_default();
+        let rule = if ask.request.tool == cuervo_core::plan::PLAN_TOOL {
+            // Not a rule: "allow always" here means "accept edits" (auto-edit mode).
+            "auto-edit".to_owned()
+        } else {
+            cuervo_domain::suggest_rule(&ask.request.tool, &ask.request.action)
+                .map(|r| r.to_string())
+                .unwrap_or_default()
+        };
         Dialog {
             request: ask.request,
             rule,
@@ -108,12 +123,31 @@ impl Dialog {
         lines
     }
 
+    /// Whether the question is a plan to approve.
+    pub fn is_plan(&self) -> bool {
+        self.request.tool == cuervo_core::plan::PLAN_TOOL
+    }
+
     pub fn render(&self) -> (Vec<Line>, Option<Cursor>) {
-        let mut lines = vec![Line::styled(
-            format!("Allow {}?", self.request.tool),
-            Style::fg(Color::Yellow).bold(),
-        )];
-        for (i, option) in OPTIONS.iter().enumerate() {
+        let question = if self.is_plan() {
+            "Approve the plan?".to_owned()
+        } else {
+            format!("Allow {}?", self.request.tool)
+        };
+        let question = match &self.request.agent {
+            Some(agent) => format!("{agent} asks: {question}"),
+            None => question,
+        };
+        let mut lines = vec![Line::styled(question, Style::fg(Color::Yellow).bold())];
+        let options = if self.is_plan() {
+            PLAN_OPTIONS
+        } else {
+            OPTIONS
+        };
+        for (i, option) in options.iter().enumerate() {
+            if self.is_plan() && i == 2 {
+                continue;
+            }
             let chosen = i == self.selected;
             let marker = if chosen { "❯ " } else { "  " };
             let style = if chosen {
@@ -128,7 +162,9 @@ impl Dialog {
                 style
             };
             let mut line = Line::styled(format!("{marker}{}. {option}", i + 1), style);
-            if remembers && self.rule.is_empty() {
+            if self.is_plan() {
+                // The options say it all.
+            } else if remembers && self.rule.is_empty() {
                 line.push(
                     " (no rule is narrow enough for this command)",
                     Style::PLAIN.dim(),
@@ -184,10 +220,11 @@ impl Dialog {
         }
         // Without a narrow rule there is nothing to remember.
         let can_remember = !self.rule.is_empty();
+        let can_keep = can_remember && !self.is_plan();
         let pick = |i: usize| match i {
             0 => Some(Choice::Once),
             1 if can_remember => Some(Choice::Session),
-            2 if can_remember => Some(Choice::Project),
+            2 if can_keep => Some(Choice::Project),
             3 => Some(Choice::Deny),
             _ => None,
         };
@@ -201,7 +238,7 @@ impl Dialog {
             KeyCode::Char(c) => match c.to_ascii_lowercase() {
                 '1' | 'y' => return Some(Choice::Once),
                 '2' | 'a' if can_remember => return Some(Choice::Session),
-                '3' | 'p' if can_remember => return Some(Choice::Project),
+                '3' | 'p' if can_keep => return Some(Choice::Project),
                 '4' | 'n' => return Some(Choice::Deny),
                 '5' | 'f' => {
                     self.selected = 4;
@@ -301,6 +338,7 @@ mod tests {
                 ..ToolAction::default()
             },
             reason: String::new(),
+            agent: None,
         };
         (Dialog::new(Ask { request, reply }), rx)
     }
@@ -348,6 +386,7 @@ mod tests {
                 ..ToolAction::default()
             },
             reason: String::new(),
+            agent: None,
         };
         let mut d = Dialog::new(Ask { request, reply });
         assert_eq!(d.rule, "");

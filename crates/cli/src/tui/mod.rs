@@ -11,6 +11,7 @@ pub mod approve;
 pub mod commands;
 pub mod context;
 pub mod mentions;
+pub mod team;
 
 pub use cuervo_tui::{
     complete, editor, history, input, markdown, picker, screen, style, terminal, view,

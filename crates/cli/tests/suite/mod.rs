@@ -1,3 +1,4 @@
+mod agents_cmd;
 mod audit;
 mod auth;
 mod cache_cmd;
@@ -14,5 +15,6 @@ mod security;
 mod sessions;
 mod signals;
 mod symbols_cmd;
+mod team;
 mod tui;
 mod usage;

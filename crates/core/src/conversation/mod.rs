@@ -196,6 +196,8 @@ pub struct ConversationSetup {
     /// Breakers, retry policy and router shared by every agent of the process
     /// ([`Resilience::standalone`] for a lone conversation).
     pub resilience: Arc<Resilience>,
+    /// The sub-agents the conversation's agent may delegate to (`None`: no `task` tool).
+    pub delegation: Option<crate::delegate::Delegation>,
 }
 
 /// How the conversation started.

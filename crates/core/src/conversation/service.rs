@@ -18,6 +18,7 @@ use super::{
 };
 use crate::agent::{Agent, AgentConfig, EventSink, RunOutcome};
 use crate::compact::{Compaction, compacted_messages};
+use crate::delegate::Delegation;
 use crate::error::AgentError;
 use crate::registry::ToolRegistry;
 use crate::resilience::Resilience;
@@ -44,6 +45,7 @@ struct AgentParts {
     approver: Arc<dyn cuervo_domain::Approver>,
     repository: Arc<dyn SessionRepository>,
     resilience: Arc<Resilience>,
+    delegation: Option<Delegation>,
 }
 
 impl AgentParts {
@@ -61,6 +63,10 @@ impl AgentParts {
         )
         .with_repository(self.repository.clone())
         .with_resilience(self.resilience.clone());
+        let agent = match &self.delegation {
+            Some(delegation) => agent.with_delegation(delegation.clone()),
+            None => agent,
+        };
         match &self.redaction {
             Some(redact) => agent.with_redaction(redact.clone()),
             None => agent,
@@ -82,7 +88,8 @@ impl EventSink for TaskSink {
         if let Some(observer) = &self.observer {
             observer.observe(&self.session, &event);
         }
-        let spent = match &event {
+        // Sub-agents' calls are paid for like the main agent's.
+        let spent = match event.innermost() {
             AgentEvent::TurnCompleted { usage, cost, .. }
             | AgentEvent::CallUnfinished { usage, cost, .. } => {
                 let mut spend = self.spend.lock().unwrap_or_else(PoisonError::into_inner);
@@ -132,6 +139,7 @@ impl Service {
             observer,
             start,
             resilience,
+            delegation,
         } = setup;
         let mut notes = Vec::new();
         let existing = match &start {
@@ -178,6 +186,7 @@ impl Service {
             approver,
             repository: repository.clone(),
             resilience,
+            delegation,
         };
         let agent = Arc::new(parts.build(&model, policy));
         let started = Started {

@@ -64,6 +64,7 @@ fn setup(
         observer: None,
         start,
         resilience: Arc::new(cuervo_core::Resilience::standalone()),
+        delegation: None,
     }
 }
 

@@ -7,10 +7,12 @@ use super::{Project, invalid};
 fn builtin_tools_are_complete_and_named_as_documented() {
     let tools = cuervo_tools::builtin_tools();
     let names: Vec<&str> = tools.iter().map(|t| t.name()).collect();
-    for n in ["read", "write", "edit", "glob", "grep", "ls", "bash"] {
+    for n in [
+        "read", "write", "edit", "glob", "grep", "ls", "bash", "todo",
+    ] {
         assert!(names.contains(&n), "missing {n} in {names:?}");
     }
-    assert_eq!(names.len(), 7);
+    assert_eq!(names.len(), 8);
 }
 
 #[test]

@@ -1,0 +1,183 @@
+//! Agents as a team, end to end against the mock server: a delegated explorer's request
+//! carries only its own prompt, tools and brief; the task list's states reach stream-json;
+//! plan mode headless ends with the plan and nothing changed.
+
+use cuervo_testkit::{Script, Turn};
+use serde_json::json;
+
+use super::common::{Sandbox, Wire, mock};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegated_explorer_gets_only_its_prompt_tools_and_brief() {
+    let sandbox = Sandbox::new();
+    sandbox.write("src/retry.rs", "pub fn retry() {}\n");
+    let server = mock(Script::new(vec![
+        Turn::tool_call(
+            "task",
+            json!({"agent": "explorer", "description": "find retry", "prompt": "Where is retry() defined? Answer with path:line."}),
+        ),
+        Turn::tool_call("grep", json!({"pattern": "fn retry"})),
+        Turn::text("src/retry.rs:1 defines retry()."),
+        Turn::text("retry() is in src/retry.rs."),
+    ]))
+    .await;
+    let out = sandbox
+        .cuervo(
+            &Wire::Anthropic.env(&server),
+            &[
+                "-p",
+                "PARENT-ONLY-CONTEXT: where is retry?",
+                "--output-format",
+                "stream-json",
+            ],
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    // Requests 2 and 3 are the explorer's.
+    let explorer = &requests[1];
+    let system = explorer.body["system"].to_string();
+    assert!(system.contains("explorer"), "{system}");
+    // The parent's system prompt is not sent: its opening words are not there.
+    let parent_system = requests[0].body["system"][0]["text"]
+        .as_str()
+        .or_else(|| requests[0].body["system"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let opening: String = parent_system.chars().take(60).collect();
+    assert!(!opening.is_empty());
+    assert!(!system.contains(&opening), "{opening} in {system}");
+    let tools: Vec<String> = explorer.body["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        tools,
+        ["glob", "grep", "ls", "read"],
+        "the explorer's read-only set"
+    );
+    let messages = explorer.messages();
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].text().starts_with("Where is retry() defined?"));
+    assert!(!explorer.body.to_string().contains("PARENT-ONLY-CONTEXT"));
+    // The parent got the explorer's answer as the task's result.
+    let parent = requests[3].messages();
+    let result = parent
+        .last()
+        .and_then(|m| m.tool_results_iter().next().cloned())
+        .expect("a tool result");
+    assert_eq!(result.content, "src/retry.rs:1 defines retry().");
+    // stream-json shows the sub-agent's own events, wrapped with its id.
+    let events = out.json_lines();
+    let sub: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] == "sub_agent")
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["id"].as_str().unwrap_or(""),
+                e["event"]["type"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        sub.first()
+            .is_some_and(|s| s.starts_with("explorer-") && s.ends_with(":agent_started")),
+        "{sub:?}"
+    );
+    assert!(sub.iter().any(|s| s.ends_with(":tool_executed")), "{sub:?}");
+    assert!(
+        sub.last().is_some_and(|s| s.ends_with(":agent_completed")),
+        "{sub:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_list_follows_the_plan_in_stream_json() {
+    let sandbox = Sandbox::new();
+    let list = |statuses: [&str; 3]| {
+        json!({"todos": [
+            {"content": "read the code", "status": statuses[0]},
+            {"content": "change it", "status": statuses[1]},
+            {"content": "run the tests", "status": statuses[2]}
+        ]})
+    };
+    let server = mock(Script::new(vec![
+        Turn::tool_call("todo", list(["in_progress", "pending", "pending"])),
+        Turn::tool_call("todo", list(["done", "in_progress", "pending"])),
+        Turn::tool_call("todo", list(["done", "done", "done"])),
+        Turn::text("All done."),
+    ]))
+    .await;
+    let out = sandbox
+        .cuervo(
+            &Wire::OpenAi.env(&server),
+            &["-p", "do it", "--output-format", "stream-json"],
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let states: Vec<Vec<String>> = out
+        .json_lines()
+        .iter()
+        .filter(|e| e["type"] == "todo_updated")
+        .map(|e| {
+            e["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| i["status"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ["in_progress", "pending", "pending"],
+            ["done", "in_progress", "pending"],
+            ["done", "done", "done"],
+        ]
+    );
+    // In text mode the list is one line per change.
+    let server = mock(Script::new(vec![
+        Turn::tool_call("todo", list(["done", "in_progress", "pending"])),
+        Turn::text("ok"),
+    ]))
+    .await;
+    let out = sandbox
+        .cuervo(&Wire::OpenAi.env(&server), &["-p", "do it"])
+        .await;
+    assert!(
+        out.stderr.contains("tasks: 1 of 3 done · now: change it"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_plan_mode_ends_with_the_plan_and_changes_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.write("a.txt", "one\n");
+    let server = mock(Script::new(vec![
+        Turn::tool_call("exit_plan_mode", json!({"plan": "1. Change a.txt to two"})),
+        Turn::text("Plan: change a.txt to two. Approve it to go on."),
+    ]))
+    .await;
+    let out = sandbox
+        .cuervo(
+            &Wire::Anthropic.env(&server),
+            &["-p", "change a.txt", "--permission-mode", "plan"],
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Plan: change a.txt"), "{}", out.stdout);
+    assert_eq!(sandbox.read("a.txt"), "one\n");
+    let result = super::common::last_tool_result(&server.requests()[1]);
+    assert!(
+        result.content.contains("did not approve"),
+        "{}",
+        result.content
+    );
+}
