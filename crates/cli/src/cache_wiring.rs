@@ -118,7 +118,7 @@ pub async fn before_run(
         &model.provider_name,
         &model.model,
         &crate::conversation::tools(&crate::conversation::agents(config, project, env).0).specs(),
-        Some(&crate::conversation::system_prompt(project)),
+        Some(&crate::conversation::system_prompt(project, &**env)),
     );
     // Embedded as the model would see it: keys in use and, per `privacy.redact`,
     // credentials never leave in an embedding request either.

@@ -55,6 +55,12 @@ pub struct Config {
     pub token_budget: Option<u64>,
     /// Ask providers to stream answers.
     pub stream: bool,
+    /// Compact the conversation before a prompt when the last request filled this
+    /// fraction of the model's context window (the latest turn is kept whole); null never.
+    pub auto_compact: Option<f64>,
+    /// Tokens of the repository map in the system prompt (the project's most relevant
+    /// definitions for the task, ranked); 0 leaves it out.
+    pub repo_map_tokens: usize,
     pub permissions: PermissionsConfig,
     pub tools: ToolsConfig,
     pub sandbox: SandboxConfig,
@@ -118,6 +124,15 @@ impl Config {
             problems.push(format!(
                 "temperature must be between 0.0 and 2.0, but {} sets it to {t}",
                 from("temperature")
+            ));
+        }
+        if let Some(fraction) = self.auto_compact
+            && !(fraction > 0.0 && fraction <= 1.0)
+        {
+            problems.push(format!(
+                "auto_compact must be a fraction of the context window above 0 and at most 1 \
+                 (0.8 compacts at 80 %), but {} sets it to {fraction}",
+                from("auto_compact")
             ));
         }
         problems.extend(self.routing.problems());
@@ -213,6 +228,8 @@ impl Default for Config {
             max_turns: 50,
             token_budget: None,
             stream: true,
+            auto_compact: Some(0.8),
+            repo_map_tokens: 1024,
             permissions: PermissionsConfig::default(),
             tools: ToolsConfig::default(),
             sandbox: SandboxConfig::default(),

@@ -54,7 +54,7 @@ pub async fn open(
         Some(models.clone()),
         DelegationLimits::default(),
     );
-    let system_prompt = system_prompt(project);
+    let system_prompt = system_prompt(project, &**env);
     let tool_ctx = ToolContext {
         root: project.root.clone(),
         command_timeout: Duration::from_secs(config.tools.bash_timeout_secs),
@@ -102,6 +102,15 @@ pub async fn open(
         start: options.session.clone(),
         resilience: Arc::new(resilience),
         delegation: Some(delegation),
+        compact_at: config.auto_compact,
+        instructions: Some(Arc::new(crate::context_sources::ProjectInstructions::new(
+            &project.root,
+        ))),
+        repo_map: (config.repo_map_tokens > 0).then(|| {
+            let map: Arc<dyn cuervo_core::context::RepoMapSource> =
+                Arc::new(crate::context_sources::ProjectMap::start(&project.root));
+            (map, config.repo_map_tokens)
+        }),
     })
     .await?;
     let mut started = started;
@@ -116,13 +125,16 @@ pub async fn open(
 
 /// The system prompt of a run in `project` (today's date, the project's instructions).
 /// One function, so what the semantic cache scopes answers by is what the model is sent.
-pub fn system_prompt(project: &Project) -> String {
+pub fn system_prompt(project: &Project, env: &Env) -> String {
+    let paths = crate::config::ConfigPaths::new(&project.root, env);
+    let config_dir = paths.user.as_deref().and_then(std::path::Path::parent);
     build_system_prompt(&SystemPromptInputs {
         project_root: project.root.display().to_string(),
         platform: std::env::consts::OS.to_owned(),
         date: crate::clock::today(),
         is_git_repo: project.is_git,
         instructions: project.instructions(),
+        user_instructions: crate::context_sources::user_instructions(config_dir),
     })
 }
 

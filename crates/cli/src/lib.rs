@@ -8,6 +8,7 @@ pub mod cache_wiring;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod context_sources;
 pub mod conversation;
 pub mod headless;
 pub mod interactive;

@@ -86,6 +86,8 @@ const SAFE_TOP_KEYS: &[&str] = &[
     "max_turns",
     "token_budget",
     "stream",
+    "auto_compact",
+    "repo_map_tokens",
 ];
 
 /// Splits a project layer into what applies without trust and what needs it, judged

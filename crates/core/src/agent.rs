@@ -96,6 +96,12 @@ pub struct Agent {
     pub(crate) delegation: Option<crate::delegate::Delegation>,
     /// The sub-agent's name (`explorer`); `None` for the main agent.
     pub(crate) name: Option<String>,
+    /// Finds the instruction files deeper in the tree (`src/api/AGENTS.md`).
+    pub(crate) instructions: Option<Arc<dyn crate::instructions::InstructionFiles>>,
+    /// The repository map's source and its token budget.
+    pub(crate) repo_map: Option<(Arc<dyn crate::context::RepoMapSource>, usize)>,
+    /// The map of the current user turn (see [`crate::context`]).
+    pub(crate) turn_map: Mutex<Option<String>>,
 }
 
 /// The model call that wrote an assistant message: who answered, what it used and cost.
@@ -160,6 +166,9 @@ impl Agent {
             redact: None,
             delegation: None,
             name: None,
+            instructions: None,
+            repo_map: None,
+            turn_map: Mutex::new(None),
         }
     }
 
@@ -167,6 +176,27 @@ impl Agent {
     /// default is a private set with no fallbacks).
     pub fn with_resilience(mut self, resilience: Arc<Resilience>) -> Self {
         self.resilience = resilience;
+        self
+    }
+
+    /// Adds the instruction files of the directories the agent works in to the results of
+    /// its first read or change there (see [`crate::instructions`]).
+    pub fn with_instructions(
+        mut self,
+        instructions: Arc<dyn crate::instructions::InstructionFiles>,
+    ) -> Self {
+        self.instructions = Some(instructions);
+        self
+    }
+
+    /// Puts a map of the repository, focused on the conversation and at most
+    /// `token_budget` tokens, in the system prompt of each user turn.
+    pub fn with_repo_map(
+        mut self,
+        source: Arc<dyn crate::context::RepoMapSource>,
+        token_budget: usize,
+    ) -> Self {
+        self.repo_map = Some((source, token_budget));
         self
     }
 
@@ -310,6 +340,7 @@ impl Agent {
         if let Some(delegation) = &self.delegation {
             delegation.new_turn();
         }
+        self.refresh_turn_context(&session.messages);
         emit(
             events,
             AgentEvent::AgentStarted {
@@ -403,7 +434,8 @@ impl Agent {
                 return Ok(self.finish(session, events, StopCause::Completed, turns, usage));
             }
 
-            let (results, cancelled) = self.run_tools(&calls, cut_off, events, cancel).await;
+            let (mut results, cancelled) = self.run_tools(&calls, cut_off, events, cancel).await;
+            self.add_nested_instructions(&session.messages, &calls, &mut results);
             self.commit(session, Message::tool_results(results), None)
                 .await;
             if cancelled {
@@ -452,7 +484,7 @@ impl Agent {
     pub(crate) fn request_for(&self, messages: Vec<Message>) -> ModelRequest {
         ModelRequest {
             model: self.config.model.clone(),
-            system: self.config.system_prompt.clone(),
+            system: self.system_prompt_now(),
             messages,
             tools: self.tools.specs(),
             max_tokens: self.config.max_tokens,

@@ -26,7 +26,8 @@ pub const SUMMARY_INSTRUCTION: &str = "Summarise this conversation so that the w
 from the summary alone; the earlier messages will be dropped. Do not call any tool. Include: \
 the user's goals and every explicit request or preference; decisions made and why; files \
 read, created or changed (with paths) and what changed; commands run and their outcomes; \
-errors met and how they were fixed; what is done, what is in progress, and the next step. \
+errors met and how they were fixed; the task list with each item's status; what is done, \
+what is in progress, and the next step. \
 Be specific and concise; use short markdown sections.";
 
 /// The frame put around a summary when it becomes the first message.

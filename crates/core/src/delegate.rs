@@ -213,6 +213,7 @@ impl Agent {
             child.primary = primary;
             child.name = Some(definition.name.clone());
             child.delegation = child_delegation;
+            child.instructions = self.instructions.clone();
             if let Some(redact) = &self.redact {
                 child = child.with_redaction(redact.clone());
             }

@@ -15,6 +15,9 @@ pub struct SystemPromptInputs {
     pub is_git_repo: bool,
     /// The project's instruction file: its name and content.
     pub instructions: Option<(String, String)>,
+    /// The user's own instructions for every project (`~/.config/cuervo/CUERVO.md`): where
+    /// they are and their content. The project's come after and win where they disagree.
+    pub user_instructions: Option<(String, String)>,
 }
 
 const BASE_PROMPT: &str = "\
@@ -44,11 +47,21 @@ pub fn build_system_prompt(inputs: &SystemPromptInputs) -> String {
     ));
     prompt.push_str(&format!("- Platform: {}\n", inputs.platform));
     prompt.push_str(&format!("- Today's date: {}\n", inputs.date));
+    if let Some((name, content)) = &inputs.user_instructions {
+        let content = content.trim();
+        if !content.is_empty() {
+            prompt.push_str(&format!(
+                "\nThe user's own instructions, from {name} (for every project):\n\n{content}\n"
+            ));
+        }
+    }
     if let Some((name, content)) = &inputs.instructions {
         let content = content.trim();
         if !content.is_empty() {
             prompt.push_str(&format!(
-                "\nProject instructions from {name} (follow them; they override the defaults above):\n\n{content}\n"
+                "\nProject instructions from {name} (follow them; they override the defaults above; \
+                 a CUERVO.md or AGENTS.md deeper in the tree is shown when you work there, and \
+                 the nearest one wins):\n\n{content}\n"
             ));
         }
     }
@@ -67,7 +80,16 @@ mod tests {
             date: "2026-11-24".into(),
             is_git_repo: true,
             instructions: Some(("CUERVO.md".into(), "Always run `make check`.\n".into())),
+            user_instructions: Some((
+                "~/.config/cuervo/CUERVO.md".into(),
+                "Answer in British English.".into(),
+            )),
         });
+        let user = p
+            .find("Answer in British English.")
+            .expect("the user's instructions");
+        let project = p.find("Always run `make check`.").expect("the project's");
+        assert!(user < project, "the project's come after and win");
         assert!(p.contains("Project root: /src/app"));
         assert!(p.contains("Git repository: yes"));
         assert!(p.contains("Project instructions from CUERVO.md"));

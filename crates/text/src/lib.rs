@@ -7,10 +7,13 @@
 //! - [`syntax`]: tree-sitter parsing, symbol extraction and chunking.
 //! - [`tokens`]: tiktoken-compatible counting and truncation.
 //! - [`pii`]: scanning and redacting personal data and secrets.
+//! - [`repomap`]: a repository map, definitions ranked by PageRank over the reference
+//!   graph and fitted to a token budget.
 //! - [`shell`]: what a shell command line runs and writes, for permission rules
 //!   (feature `lang-bash`).
 
 pub mod pii;
+pub mod repomap;
 pub mod scan;
 #[cfg(feature = "lang-bash")]
 pub mod shell;

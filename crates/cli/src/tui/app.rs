@@ -1124,10 +1124,27 @@ impl App<'_> {
             ConversationEvent::Spent { spend } => self.spend = spend,
             ConversationEvent::TurnEnded { result } => self.turn_ended(result),
             ConversationEvent::Compacted {
+                replaced,
+                previous,
+                session,
+                automatic: true,
+                ..
+            } => {
+                // The prompt that waited is about to run: say so and keep the task going.
+                self.session_id = session.clone();
+                self.context_used = None;
+                self.finished.extend(view::note(&format!(
+                    "The context was nearly full: compacted {} into a summary, keeping the \
+                     latest turn (new session {session}; the full one stays as {previous}).",
+                    plural(replaced as u64, "message")
+                )));
+            }
+            ConversationEvent::Compacted {
                 summary,
                 replaced,
                 previous,
                 session,
+                automatic: false,
             } => self.compacted(&summary, replaced, &previous, session),
             ConversationEvent::CompactFailed { error } => {
                 self.end_task();

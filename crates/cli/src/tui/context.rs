@@ -51,9 +51,12 @@ pub fn breakdown(
             }
         }
     }
+    let (system, instructions, map) = split_system(system.unwrap_or_default());
     Breakdown {
         parts: vec![
-            ("system prompt", system.map_or(0, count)),
+            ("system prompt", count(system)),
+            ("instructions (CUERVO.md, AGENTS.md)", count(instructions)),
+            ("repository map", count(map)),
             ("tool definitions", count(&tools_json)),
             ("your messages", user),
             ("model answers", assistant),
@@ -63,6 +66,23 @@ pub fn breakdown(
             ("images", images),
         ],
         encoding,
+    }
+}
+
+/// The system prompt's parts: Cuervo's own, the instruction files, the repository map
+/// (found by the headings `core::prompt` and `core::context` put before them).
+fn split_system(system: &str) -> (&str, &str, &str) {
+    let (rest, map) = match system.find("\n\nRepository map") {
+        Some(at) => system.split_at(at),
+        None => (system, ""),
+    };
+    let starts = [
+        "\nThe user's own instructions",
+        "\nProject instructions from",
+    ];
+    match starts.iter().filter_map(|s| rest.find(s)).min() {
+        Some(at) => (&rest[..at], &rest[at..], map),
+        None => (rest, "", map),
     }
 }
 
@@ -139,5 +159,19 @@ mod tests {
         let lines = render(&b, 1_000);
         assert!(lines[0].text().starts_with("Context: "), "{:?}", lines[0]);
         assert!(lines.iter().all(|l| !l.text().contains("model answers")));
+    }
+
+    #[test]
+    fn the_system_prompt_is_split_into_its_parts() {
+        let system = "You are Cuervo.\nProject instructions from AGENTS.md (follow them):\n\nRun make.\n\n\
+                      Repository map (ranked):\nsrc/lib.rs:\n  1: pub fn run()";
+        let b = breakdown("gpt-4.1", Some(system), &[], &[]);
+        let get = |name: &str| b.parts.iter().find(|p| p.0 == name).map(|p| p.1);
+        assert!(get("system prompt") > Some(0));
+        assert!(get("instructions (CUERVO.md, AGENTS.md)") > Some(3));
+        assert!(get("repository map") > Some(5));
+        // Nothing lost or counted twice: token boundaries at the cuts move a few at most.
+        let whole = Encoding::Cl100kBase.count(system) as u64;
+        assert!(b.total().abs_diff(whole) <= 4, "{} vs {whole}", b.total());
     }
 }

@@ -181,3 +181,62 @@ async fn headless_plan_mode_ends_with_the_plan_and_changes_nothing() {
         result.content
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_context_has_the_map_the_user_file_and_nested_instructions() {
+    let sandbox = Sandbox::new();
+    sandbox.write("AGENTS.md", "Root rule: keep it simple.\n");
+    sandbox.write(
+        "src/api/AGENTS.md",
+        "API rule: every handler returns Result.\n",
+    );
+    sandbox.write(
+        "src/api/handler.rs",
+        "pub fn handle_request() -> Result<(), ()> { parse_body() }\n",
+    );
+    sandbox.write(
+        "src/body.rs",
+        "pub fn parse_body() -> Result<(), ()> { Ok(()) }\n",
+    );
+    let user_dir = sandbox.home.config_path();
+    let user_dir = user_dir.parent().expect("config dir");
+    std::fs::create_dir_all(user_dir).expect("mkdir");
+    std::fs::write(user_dir.join("CUERVO.md"), "User rule: answer briefly.\n").expect("write");
+    let server = mock(Script::new(vec![
+        Turn::tool_call("read", json!({"path": "src/api/handler.rs"})),
+        Turn::text("It calls parse_body."),
+    ]))
+    .await;
+    let out = sandbox
+        .cuervo(
+            &Wire::Anthropic.env(&server),
+            &["-p", "What does src/api/handler.rs call?"],
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let requests = server.requests();
+    let system = requests[0].body["system"].to_string();
+    for part in [
+        "User rule: answer briefly.",
+        "Root rule: keep it simple.",
+        "Repository map",
+        "handle_request",
+    ] {
+        assert!(system.contains(part), "{part} missing from {system}");
+    }
+    assert!(
+        !system.contains("API rule"),
+        "nested files join where the agent works"
+    );
+    let result = super::common::last_tool_result(&requests[1]);
+    assert!(
+        result
+            .content
+            .contains("<instructions from src/api/AGENTS.md>")
+            && result
+                .content
+                .contains("API rule: every handler returns Result."),
+        "{}",
+        result.content
+    );
+}

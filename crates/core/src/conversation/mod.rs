@@ -101,12 +101,15 @@ pub enum ConversationEvent {
     TurnEnded {
         result: Result<RunOutcome, AgentError>,
     },
-    /// The conversation was compacted into `session`, which continues from `summary`.
+    /// The conversation was compacted into `session`, which continues from `summary`
+    /// (and, when `automatic`, the most recent turn, kept whole).
     Compacted {
         summary: String,
         replaced: usize,
         previous: SessionId,
         session: SessionId,
+        /// The context was nearly full and a prompt was waiting: compacted before it ran.
+        automatic: bool,
     },
     /// Compaction failed or was interrupted; the conversation is unchanged.
     CompactFailed {
@@ -198,6 +201,13 @@ pub struct ConversationSetup {
     pub resilience: Arc<Resilience>,
     /// The sub-agents the conversation's agent may delegate to (`None`: no `task` tool).
     pub delegation: Option<crate::delegate::Delegation>,
+    /// Compact before a prompt when the last request filled this fraction of the model's
+    /// window (0.8 is the default), keeping the latest turn whole; `None` never does.
+    pub compact_at: Option<f64>,
+    /// The instruction files deeper in the project (see [`crate::instructions`]).
+    pub instructions: Option<Arc<dyn crate::instructions::InstructionFiles>>,
+    /// The repository map and its token budget (see [`crate::context`]).
+    pub repo_map: Option<(Arc<dyn crate::context::RepoMapSource>, usize)>,
 }
 
 /// How the conversation started.

@@ -1,6 +1,7 @@
 //! The conversation's task: it owns the session between turns, lends it to the running
 //! turn or compaction, and answers operations while they run.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cuervo_domain::{
@@ -29,6 +30,13 @@ type Events = mpsc::UnboundedSender<ConversationEvent>;
 enum Done {
     Turn(Result<RunOutcome, AgentError>),
     Compact(Result<Compaction, ModelError>),
+    /// A compaction started because the context was nearly full: the messages kept whole
+    /// after the summary, and the prompt that waits for it.
+    AutoCompact(
+        Result<Compaction, ModelError>,
+        Vec<cuervo_domain::Message>,
+        cuervo_domain::Message,
+    ),
 }
 
 struct Running {
@@ -46,6 +54,8 @@ struct AgentParts {
     repository: Arc<dyn SessionRepository>,
     resilience: Arc<Resilience>,
     delegation: Option<Delegation>,
+    instructions: Option<Arc<dyn crate::instructions::InstructionFiles>>,
+    repo_map: Option<(Arc<dyn crate::context::RepoMapSource>, usize)>,
 }
 
 impl AgentParts {
@@ -67,6 +77,14 @@ impl AgentParts {
             Some(delegation) => agent.with_delegation(delegation.clone()),
             None => agent,
         };
+        let agent = match &self.instructions {
+            Some(instructions) => agent.with_instructions(instructions.clone()),
+            None => agent,
+        };
+        let agent = match &self.repo_map {
+            Some((map, budget)) => agent.with_repo_map(map.clone(), *budget),
+            None => agent,
+        };
         match &self.redaction {
             Some(redact) => agent.with_redaction(redact.clone()),
             None => agent,
@@ -81,6 +99,8 @@ struct TaskSink {
     observer: Option<Arc<dyn EventObserver>>,
     session: SessionId,
     spend: Arc<Mutex<Spend>>,
+    /// The size of the main agent's last request, for automatic compaction.
+    context: Arc<AtomicU64>,
 }
 
 impl EventSink for TaskSink {
@@ -98,6 +118,10 @@ impl EventSink for TaskSink {
             }
             _ => None,
         };
+        if let AgentEvent::TurnCompleted { usage, .. } = &event {
+            let prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens;
+            self.context.store(prompt, Ordering::Relaxed);
+        }
         let _ = self.events.send(ConversationEvent::Agent(event));
         if let Some(spend) = spent {
             let _ = self.events.send(ConversationEvent::Spent { spend });
@@ -119,6 +143,8 @@ pub(super) struct Service {
     session: Option<Session>,
     running: Option<Running>,
     spend: Arc<Mutex<Spend>>,
+    context: Arc<AtomicU64>,
+    compact_at: Option<f64>,
 }
 
 impl Service {
@@ -140,6 +166,9 @@ impl Service {
             start,
             resilience,
             delegation,
+            compact_at,
+            instructions,
+            repo_map,
         } = setup;
         let mut notes = Vec::new();
         let existing = match &start {
@@ -187,6 +216,8 @@ impl Service {
             repository: repository.clone(),
             resilience,
             delegation,
+            instructions,
+            repo_map,
         };
         let agent = Arc::new(parts.build(&model, policy));
         let started = Started {
@@ -211,6 +242,8 @@ impl Service {
             session: Some(session),
             running: None,
             spend: Arc::new(Mutex::new(Spend::default())),
+            context: Arc::new(AtomicU64::new(0)),
+            compact_at,
         };
         service.probe_window();
         Ok((service, started))
@@ -272,26 +305,19 @@ impl Service {
             observer: self.observer.clone(),
             session: self.session_id.clone(),
             spend: self.spend.clone(),
+            context: self.context.clone(),
         }
     }
 
     async fn handle(&mut self, op: Op) {
         match op {
             Op::UserInput { message } => {
-                let Some(mut session) = self.take_session("prompt") else {
+                let Some(session) = self.take_session("prompt") else {
                     return;
                 };
-                let agent = self.agent.clone();
-                let sink = self.sink();
-                let cancel = CancellationToken::new();
-                let token = cancel.clone();
-                let handle = tokio::spawn(async move {
-                    let result = agent
-                        .run_message(&mut session, message, &sink, &token)
-                        .await;
-                    (session, Done::Turn(result))
-                });
-                self.running = Some(Running { handle, cancel });
+                if let Err((session, message)) = self.auto_compact(session, message) {
+                    self.run_turn(session, message);
+                }
             }
             Op::Compact { focus } => {
                 let Some(session) = self.take_session("compact") else {
@@ -355,7 +381,11 @@ impl Service {
             messages: session.messages.clone(),
             provider: self.model.provider_name.clone(),
             model: self.model.model.clone(),
-            system_prompt: config.system_prompt.clone(),
+            // As the last request carried it: with this turn's repository map.
+            system_prompt: self
+                .agent
+                .system_prompt_now()
+                .or_else(|| config.system_prompt.clone()),
             tools: self.agent.tool_specs(),
             policy: self.agent.policy(),
             spend,
@@ -493,12 +523,85 @@ impl Service {
                 self.session = Some(session);
                 self.emit(ConversationEvent::CompactFailed { error });
             }
-            Done::Compact(Ok(compaction)) => self.compacted(session, compaction).await,
+            Done::Compact(Ok(compaction)) => {
+                self.compacted(session, compaction, Vec::new()).await;
+            }
+            Done::AutoCompact(result, kept, message) => {
+                match result {
+                    Ok(compaction) => self.compacted(session, compaction, kept).await,
+                    Err(error) => {
+                        self.session = Some(session);
+                        self.emit(ConversationEvent::CompactFailed { error });
+                    }
+                }
+                // The prompt that waited runs now, compacted or not.
+                if let Some(session) = self.session.take() {
+                    self.run_turn(session, message);
+                }
+            }
         }
     }
 
+    /// Runs one user turn as a task.
+    fn run_turn(&mut self, mut session: Session, message: cuervo_domain::Message) {
+        let agent = self.agent.clone();
+        let sink = self.sink();
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let handle = tokio::spawn(async move {
+            let result = agent
+                .run_message(&mut session, message, &sink, &token)
+                .await;
+            (session, Done::Turn(result))
+        });
+        self.running = Some(Running { handle, cancel });
+    }
+
+    /// When the last request filled `compact_at` of the window, starts compacting all but
+    /// the latest turn, with `message` waiting for it (`Ok`); otherwise gives both back.
+    fn auto_compact(
+        &mut self,
+        session: Session,
+        message: cuervo_domain::Message,
+    ) -> Result<(), (Session, cuervo_domain::Message)> {
+        let Some(fraction) = self.compact_at else {
+            return Err((session, message));
+        };
+        let window = self
+            .model
+            .provider
+            .capabilities(&self.model.model)
+            .context_window;
+        let used = self.context.load(Ordering::Relaxed);
+        if window == 0 || (used as f64) < fraction * window as f64 {
+            return Err((session, message));
+        }
+        let split = last_turn_start(&session.messages);
+        if split == 0 {
+            // One turn filled the window: there is nothing older to summarise.
+            return Err((session, message));
+        }
+        let head = session.messages[..split].to_vec();
+        let kept = session.messages[split..].to_vec();
+        let agent = self.agent.clone();
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let handle = tokio::spawn(async move {
+            let result = agent.summarise(&head, None, &token).await;
+            (session, Done::AutoCompact(result, kept, message))
+        });
+        self.running = Some(Running { handle, cancel });
+        Ok(())
+    }
+
     /// Stores the compacted conversation as a new session and continues in it.
-    async fn compacted(&mut self, old: Session, compaction: Compaction) {
+    async fn compacted(
+        &mut self,
+        old: Session,
+        compaction: Compaction,
+        kept: Vec<cuervo_domain::Message>,
+    ) {
+        let automatic = !kept.is_empty();
         {
             let mut spend = self.spend.lock().unwrap_or_else(PoisonError::into_inner);
             spend.add_call(&compaction.usage, compaction.cost);
@@ -518,23 +621,34 @@ impl Service {
             }
         };
         let mut session = Session::new(id.clone());
-        for (i, message) in compacted_messages(&compaction.summary)
+        let summary_pair = compacted_messages(&compaction.summary);
+        let records = summary_pair
             .into_iter()
             .enumerate()
-        {
-            // The summary's answer carries the call that wrote it.
-            let written = i == 1;
-            let record = MessageRecord {
-                message: message.clone(),
-                model: written.then(|| self.model.model.clone()),
-                usage: written.then_some(compaction.usage),
-                cost: if written { compaction.cost } else { None },
-            };
-            if let Err(error) = self.repository.append(&id, record).await {
+            .map(|(i, message)| {
+                // The summary's answer carries the call that wrote it.
+                let written = i == 1;
+                MessageRecord {
+                    message,
+                    model: written.then(|| self.model.model.clone()),
+                    usage: written.then_some(compaction.usage),
+                    cost: if written { compaction.cost } else { None },
+                }
+            })
+            .chain(kept.into_iter().map(|message| MessageRecord {
+                message,
+                model: None,
+                usage: None,
+                cost: None,
+            }))
+            .collect::<Vec<_>>();
+        for record in records {
+            if let Err(error) = self.repository.append(&id, record.clone()).await {
                 tracing::warn!(%error, "could not store the compacted session {id}");
             }
-            session.push(message);
+            session.push(record.message);
         }
+        self.context.store(0, Ordering::Relaxed);
         session.usage = old.usage;
         let previous = std::mem::replace(&mut self.session_id, id.clone());
         self.session = Some(session);
@@ -543,6 +657,7 @@ impl Service {
             replaced: compaction.replaced,
             previous,
             session: id,
+            automatic,
         });
     }
 
@@ -592,4 +707,18 @@ async fn load(
         notes.push("a tool call the last run left unanswered was marked as not run.".into());
     }
     Ok(session)
+}
+
+/// Where the latest user turn starts: the last user message that is not only tool
+/// results. What comes from there on is kept whole by an automatic compaction.
+fn last_turn_start(messages: &[cuervo_domain::Message]) -> usize {
+    messages
+        .iter()
+        .rposition(|m| {
+            m.role == cuervo_domain::Role::User
+                && m.content
+                    .iter()
+                    .any(|b| !matches!(b, cuervo_domain::ContentBlock::ToolResult(_)))
+        })
+        .unwrap_or(0)
 }

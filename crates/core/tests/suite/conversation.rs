@@ -65,6 +65,9 @@ fn setup(
         start,
         resilience: Arc::new(cuervo_core::Resilience::standalone()),
         delegation: None,
+        compact_at: None,
+        instructions: None,
+        repo_map: None,
     }
 }
 
@@ -253,6 +256,7 @@ async fn a_scripted_conversation_with_approval_model_switch_compaction_and_resum
         replaced,
         previous,
         session: compacted,
+        automatic: false,
     }) = events.last()
     else {
         panic!("compaction failed: {:?}", events.last())
@@ -556,4 +560,111 @@ async fn thinking_budget_of_the_resolved_model_reaches_every_request() {
     });
     until(&mut conversation, turn_ended).await;
     assert_eq!(provider.requests()[0].thinking_budget, Some(0));
+}
+
+/// A text answer whose request used `input` tokens (what the context-size check reads).
+fn answer_using(text: &str, input: u64) -> Scripted {
+    Scripted {
+        chunks: vec![
+            Ok(ModelChunk::Text { text: text.into() }),
+            Ok(ModelChunk::Usage {
+                usage: cuervo_domain::Usage {
+                    input_tokens: input,
+                    output_tokens: 5,
+                    ..cuervo_domain::Usage::default()
+                },
+            }),
+            Ok(ModelChunk::Stop {
+                reason: cuervo_domain::StopReason::EndTurn,
+            }),
+        ],
+        hang_after: false,
+    }
+}
+
+#[tokio::test]
+async fn a_nearly_full_context_is_compacted_once_before_the_next_prompt() {
+    // The scripted provider's window is the default 128K: 110K is past 80 %.
+    let provider = ScriptedProvider::new(vec![
+        answer_using("First answer.", 1_000),
+        answer_using("Second answer, the context is large now.", 110_000),
+        text_turn("Summary: the user asked twice; files: none; open tasks: none."),
+        answer_using("Third answer.", 3_000),
+        answer_using("Fourth answer.", 4_000),
+    ]);
+    let repository = Arc::new(MemoryRepository::default());
+    let mut setup = setup(
+        resolved(&provider, "scripted", "m"),
+        Vec::new(),
+        repository.clone(),
+        Vec::new(),
+        SessionStart::New,
+    );
+    setup.compact_at = Some(0.8);
+    let (mut conversation, _) = Conversation::start(setup).await.expect("starts");
+    for prompt in ["one", "two"] {
+        conversation.submit(Op::UserInput {
+            message: Message::user(prompt),
+        });
+        let events = until(&mut conversation, turn_ended).await;
+        assert_eq!(completed(&events), StopCause::Completed);
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, ConversationEvent::Compacted { .. }))
+        );
+    }
+
+    // The third prompt finds the context 86 % full: compaction first, then the prompt.
+    conversation.submit(Op::UserInput {
+        message: Message::user("three"),
+    });
+    let events = until(&mut conversation, turn_ended).await;
+    assert_eq!(completed(&events), StopCause::Completed);
+    let compacted: Vec<&ConversationEvent> = events
+        .iter()
+        .filter(|e| matches!(e, ConversationEvent::Compacted { .. }))
+        .collect();
+    assert_eq!(compacted.len(), 1, "compacted once");
+    let ConversationEvent::Compacted {
+        replaced,
+        automatic: true,
+        ..
+    } = compacted[0]
+    else {
+        panic!("an automatic compaction: {:?}", compacted[0])
+    };
+    assert_eq!(
+        *replaced, 2,
+        "the first turn is summarised; the latest is kept whole"
+    );
+
+    // What the summary was asked about, and what the third prompt was sent: the summary,
+    // then the latest turn whole, then the new prompt.
+    let requests = provider.requests();
+    let summarised: Vec<String> = requests[2].messages.iter().map(Message::text).collect();
+    assert!(
+        summarised[0] == "one" && !summarised.iter().any(|t| t == "two"),
+        "{summarised:?}"
+    );
+    let sent: Vec<String> = requests[3].messages.iter().map(Message::text).collect();
+    assert!(
+        sent[0].contains("Summary: the user asked twice"),
+        "{sent:?}"
+    );
+    assert_eq!(
+        &sent[2..],
+        ["two", "Second answer, the context is large now.", "three"]
+    );
+
+    // The next prompt, with a small context again, is not compacted.
+    conversation.submit(Op::UserInput {
+        message: Message::user("four"),
+    });
+    let events = until(&mut conversation, turn_ended).await;
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ConversationEvent::Compacted { .. }))
+    );
 }

@@ -1,6 +1,7 @@
 mod agent_loop;
 mod agents;
 mod cache;
+mod context;
 mod conversation;
 mod delegation;
 mod fakes;

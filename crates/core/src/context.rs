@@ -1,0 +1,160 @@
+//! The context builder's map of the repository: the most relevant definitions of the
+//! project, ranked for what the conversation is about, in the system prompt.
+//!
+//! The map itself (tree-sitter tags ranked by PageRank over the reference graph, fitted to
+//! a token budget, updated incrementally) is built by an adapter behind [`RepoMapSource`];
+//! the agent asks for it at the start of each user turn with a focus taken from the
+//! conversation — the files it names or has worked on, and the identifiers the latest
+//! prompt mentions — so the map follows the task. It is computed once per user turn, not
+//! per request, so the system prompt stays byte-identical within a turn and the
+//! provider's prompt cache keeps working.
+
+use cuervo_domain::{ContentBlock, Message, Role};
+
+use crate::agent::Agent;
+
+/// Renders a map of the project for a focus. `None` when there is none (not built yet,
+/// nothing to map).
+pub trait RepoMapSource: Send + Sync {
+    fn render(&self, focus: &MapFocus, token_budget: usize) -> Option<String>;
+}
+
+/// What a conversation is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MapFocus {
+    /// Paths the conversation names or has worked on, as written (most recent last).
+    pub files: Vec<String>,
+    /// Identifiers the latest prompt mentions (`parse_config`, `RepoMap`).
+    pub identifiers: Vec<String>,
+}
+
+/// The focus of a conversation: every `path` a tool call used, path-like words of the
+/// user's messages, and identifier-like words of the latest one.
+pub fn focus_of(messages: &[Message]) -> MapFocus {
+    let mut focus = MapFocus::default();
+    let add_file = |path: &str, files: &mut Vec<String>| {
+        if !path.is_empty() && !files.iter().any(|f| f == path) {
+            files.push(path.to_owned());
+        }
+    };
+    let last_user = messages.iter().rposition(|m| {
+        m.role == Role::User
+            && m.content
+                .iter()
+                .any(|b| matches!(b, ContentBlock::Text { .. }))
+    });
+    for (i, message) in messages.iter().enumerate() {
+        for block in &message.content {
+            match block {
+                ContentBlock::ToolUse(call) => {
+                    if let Some(path) = call.input.get("path").and_then(|p| p.as_str()) {
+                        add_file(path, &mut focus.files);
+                    }
+                }
+                ContentBlock::Text { text } if message.role == Role::User => {
+                    for word in text.split_whitespace() {
+                        let word = word.trim_matches(|c: char| {
+                            !(c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '-'))
+                        });
+                        let word = word.trim_end_matches('.');
+                        if looks_like_path(word) {
+                            add_file(word, &mut focus.files);
+                        } else if Some(i) == last_user
+                            && looks_like_identifier(word)
+                            && !focus.identifiers.iter().any(|w| w == word)
+                        {
+                            focus.identifiers.push(word.to_owned());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    focus
+}
+
+/// `src/lib.rs`, `main.py`: a slash, or a dot before a short extension.
+fn looks_like_path(word: &str) -> bool {
+    if word.len() < 3 || word.starts_with("http") {
+        return false;
+    }
+    let extension = word
+        .rsplit_once('.')
+        .map(|(stem, ext)| {
+            !stem.is_empty()
+                && (1..=5).contains(&ext.len())
+                && ext.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+        .unwrap_or(false);
+    (word.contains('/') && !word.ends_with('/')) || extension
+}
+
+/// `parse_config`, `RepoMap`, `runTask`: snake case or an inner capital, 4+ characters.
+fn looks_like_identifier(word: &str) -> bool {
+    word.len() >= 4
+        && word.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && (word.contains('_') || word.chars().skip(1).any(char::is_uppercase))
+}
+
+impl Agent {
+    /// The system prompt for this user turn: the configured one and, when a map source is
+    /// set, the map for the conversation so far.
+    pub(crate) fn refresh_turn_context(&self, messages: &[Message]) {
+        let Some((source, budget)) = &self.repo_map else {
+            return;
+        };
+        let map = source.render(&focus_of(messages), *budget);
+        *self
+            .turn_map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
+    }
+
+    /// The system prompt a request carries now (the map of this turn appended).
+    pub(crate) fn system_prompt_now(&self) -> Option<String> {
+        let map = self
+            .turn_map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        match (&self.config.system_prompt, map) {
+            (Some(prompt), Some(map)) => Some(format!(
+                "{prompt}\n\nRepository map (the project's most relevant definitions for this \
+                 task, ranked; read the files for details):\n{map}"
+            )),
+            (prompt, None) => prompt.clone(),
+            (None, Some(map)) => Some(format!("Repository map:\n{map}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cuervo_domain::ToolCall;
+    use serde_json::json;
+
+    #[test]
+    fn the_focus_follows_paths_tools_used_and_the_latest_identifiers() {
+        let messages = vec![
+            Message::user("Look at src/config.rs and fix parse_config, please."),
+            Message {
+                role: Role::Assistant,
+                content: vec![ContentBlock::ToolUse(ToolCall {
+                    id: "c1".into(),
+                    name: "read".into(),
+                    input: json!({"path": "src/loader.rs"}),
+                })],
+            },
+            Message::user("Now make RepoMap faster; see https://example.com/x.html too."),
+        ];
+        let focus = focus_of(&messages);
+        assert_eq!(focus.files, ["src/config.rs", "src/loader.rs"]);
+        assert_eq!(
+            focus.identifiers,
+            ["RepoMap"],
+            "only the latest prompt's identifiers"
+        );
+    }
+}
