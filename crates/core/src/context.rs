@@ -104,7 +104,15 @@ impl Agent {
         let Some((source, budget)) = &self.repo_map else {
             return;
         };
-        let map = source.render(&focus_of(messages), *budget);
+        // A small model's window is not spent on the map: at most a sixteenth of it.
+        let window = self
+            .provider
+            .capabilities(&self.config.model)
+            .context_window;
+        let budget = (*budget).min(usize::try_from(window / 16).unwrap_or(usize::MAX));
+        let map = (budget > 0)
+            .then(|| source.render(&focus_of(messages), budget))
+            .flatten();
         *self
             .turn_map
             .lock()

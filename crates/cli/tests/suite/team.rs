@@ -240,3 +240,55 @@ async fn the_context_has_the_map_the_user_file_and_nested_instructions() {
         result.content
     );
 }
+
+/// Issue 14: a session resumed nearly full is compacted before its next prompt, which then
+/// runs on the summary and the latest turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nearly_full_session_is_compacted_before_the_next_prompt() {
+    let sandbox = Sandbox::new();
+    // A small window makes "nearly full" cheap to reach: an OpenAI-compatible server with
+    // an 8K-token context.
+    let config = sandbox.home.config_path();
+    std::fs::create_dir_all(config.parent().expect("config dir")).expect("mkdir");
+    std::fs::write(
+        &config,
+        "providers:\n  openai:\n    wire_api: chat\n    context_window: 8000\n",
+    )
+    .expect("write config");
+    let big = "x".repeat(12_000);
+    let server = mock(Script::new(vec![
+        Turn::text(format!("First answer. {big}")),
+        Turn::text(format!("Second answer. {big}")),
+        Turn::text("SUMMARY: two questions about x; no files changed; nothing open."),
+        Turn::text("Third answer."),
+    ]))
+    .await;
+    let env = Wire::OpenAi.env(&server);
+    for prompt in ["first question", "second question"] {
+        let args = ["-c", "-p", prompt];
+        let out = sandbox.cuervo(&env, &args).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let out = sandbox.cuervo(&env, &["-c", "-p", "third question"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "Third answer.\n");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4, "one summary call, then the prompt");
+    let summarised: Vec<String> = requests[2].messages().iter().map(|m| m.text()).collect();
+    assert!(summarised[0].contains("first question"), "{summarised:?}");
+    assert!(
+        !summarised.iter().any(|t| t.contains("second question")),
+        "the latest turn is kept whole, not summarised: {summarised:?}"
+    );
+    let sent: Vec<String> = requests[3].messages().iter().map(|m| m.text()).collect();
+    assert!(sent[0].contains("SUMMARY: two questions"), "{sent:?}");
+    assert!(
+        sent.iter().any(|t| t.contains("second question")),
+        "{sent:?}"
+    );
+    assert!(
+        sent.last().is_some_and(|t| t.contains("third question")),
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|t| t.contains("First answer")), "{sent:?}");
+}

@@ -421,6 +421,11 @@ fn long_answer(n: usize) -> String {
 async fn soak_500_turns_memory_stays_flat() {
     const TURNS: usize = 500;
     let sandbox = Sandbox::new();
+    // 500 long answers fill the window: automatic compaction would take one of the
+    // scripted answers for its summary. Memory over many turns is what is measured here.
+    let config = sandbox.home.config_path();
+    std::fs::create_dir_all(config.parent().expect("config dir")).expect("mkdir");
+    std::fs::write(&config, "auto_compact: null\n").expect("write config");
     let turns = (0..TURNS).map(|n| Turn::text(long_answer(n))).collect();
     let server = mock(Script::new(turns)).await;
     let mut tty = spawn(&sandbox, &anthropic(&server), &[]);

@@ -220,6 +220,13 @@ impl Service {
             repo_map,
         };
         let agent = Arc::new(parts.build(&model, policy));
+        // A resumed conversation's size is not known until its first request: estimate it,
+        // so a session resumed nearly full is compacted before its next prompt too.
+        let context = if session.messages.is_empty() {
+            0
+        } else {
+            crate::resilience::Needs::of(&agent.request_for(session.messages.clone())).input_tokens
+        };
         let started = Started {
             session: session.id.clone(),
             messages: session.messages.clone(),
@@ -242,7 +249,7 @@ impl Service {
             session: Some(session),
             running: None,
             spend: Arc::new(Mutex::new(Spend::default())),
-            context: Arc::new(AtomicU64::new(0)),
+            context: Arc::new(AtomicU64::new(context)),
             compact_at,
         };
         service.probe_window();
