@@ -17,6 +17,16 @@ pub enum Wire {
 impl Wire {
     pub const ALL: [Wire; 2] = [Wire::Anthropic, Wire::OpenAi];
 
+    /// Anthropic (the default provider) and OpenAI both pointed at `mock`, keys set.
+    pub fn both(mock: &MockServer) -> Vec<(String, String)> {
+        let mut env = Wire::Anthropic.env(mock);
+        env.extend([
+            ("OPENAI_BASE_URL".to_owned(), mock.openai_base_url()),
+            ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
+        ]);
+        env
+    }
+
     /// Environment that points Cuervo's provider at the mock.
     pub fn env(self, mock: &MockServer) -> Vec<(String, String)> {
         match self {
@@ -75,6 +85,13 @@ impl Sandbox {
             std::fs::create_dir_all(parent).expect("parent dir");
         }
         std::fs::write(path, content).expect("write fixture");
+    }
+
+    /// Writes the user's own config file (`~/.config/cuervo/config.yml`).
+    pub fn user_config(&self, yaml: &str) {
+        let path = self.home.config_path();
+        std::fs::create_dir_all(path.parent().expect("config dir")).expect("config dir");
+        std::fs::write(path, yaml).expect("write the user config");
     }
 
     pub fn read(&self, rel: &str) -> String {

@@ -10,17 +10,11 @@ use super::common::{Sandbox, mock};
 /// The user's config: Anthropic first (the built-in default), OpenAI as the fallback,
 /// short waits so the test does not sleep for long.
 fn fallback_config(sandbox: &Sandbox, fallback: &str) {
-    let path = sandbox.home.config_path();
-    std::fs::create_dir_all(path.parent().expect("config dir")).expect("mkdir");
-    std::fs::write(
-        path,
-        format!(
+    sandbox.user_config(&format!(
             "retry:\n  base_delay_ms: 20\n  max_delay_secs: 5\n\
              providers:\n  anthropic:\n    max_retries: 1\n  openai:\n    wire_api: chat\n    model: mock-fallback\n    max_retries: 1\n\
              routing:\n  fallback: [{fallback}]\n"
-        ),
-    )
-    .expect("write config");
+    ));
 }
 
 fn env(anthropic: &MockServer, openai: &MockServer) -> Vec<(String, String)> {
@@ -226,13 +220,9 @@ async fn an_hour_long_retry_after_says_how_long() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_route_explains_roles_fallbacks_and_what_was_left_out() {
     let sandbox = Sandbox::new();
-    let path = sandbox.home.config_path();
-    std::fs::create_dir_all(path.parent().expect("config dir")).expect("mkdir");
-    std::fs::write(
-        &path,
+    sandbox.user_config(
         "routing:\n  fallback: [openai/gpt-4.1, no-such-provider/x]\n  roles:\n    explore: gpt-4.1-mini\n",
-    )
-    .expect("write config");
+    );
     let env = vec![
         ("ANTHROPIC_API_KEY".to_owned(), "sk-ant-test".to_owned()),
         ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
@@ -265,7 +255,7 @@ async fn models_route_explains_roles_fallbacks_and_what_was_left_out() {
     assert_eq!(out.stdout.trim(), "anthropic/claude-sonnet-4-5");
 
     // A role that does not exist is an error that lists the roles.
-    std::fs::write(&path, "routing:\n  roles:\n    exploring: gpt-4.1-mini\n").expect("write");
+    sandbox.user_config("routing:\n  roles:\n    exploring: gpt-4.1-mini\n");
     let out = sandbox.cuervo(&env, &["models", "route"]).await;
     assert_ne!(out.code, 0);
     assert!(

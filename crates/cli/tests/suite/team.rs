@@ -248,13 +248,7 @@ async fn a_nearly_full_session_is_compacted_before_the_next_prompt() {
     let sandbox = Sandbox::new();
     // A small window makes "nearly full" cheap to reach: an OpenAI-compatible server with
     // an 8K-token context.
-    let config = sandbox.home.config_path();
-    std::fs::create_dir_all(config.parent().expect("config dir")).expect("mkdir");
-    std::fs::write(
-        &config,
-        "providers:\n  openai:\n    wire_api: chat\n    context_window: 8000\n",
-    )
-    .expect("write config");
+    sandbox.user_config("providers:\n  openai:\n    wire_api: chat\n    context_window: 8000\n");
     let big = "x".repeat(12_000);
     let server = mock(Script::new(vec![
         Turn::text(format!("First answer. {big}")),

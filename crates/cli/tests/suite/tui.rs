@@ -423,9 +423,7 @@ async fn soak_500_turns_memory_stays_flat() {
     let sandbox = Sandbox::new();
     // 500 long answers fill the window: automatic compaction would take one of the
     // scripted answers for its summary. Memory over many turns is what is measured here.
-    let config = sandbox.home.config_path();
-    std::fs::create_dir_all(config.parent().expect("config dir")).expect("mkdir");
-    std::fs::write(&config, "auto_compact: null\n").expect("write config");
+    sandbox.user_config("auto_compact: null\n");
     let turns = (0..TURNS).map(|n| Turn::text(long_answer(n))).collect();
     let server = mock(Script::new(turns)).await;
     let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
@@ -468,11 +466,7 @@ async fn model_picker_switches_and_the_conversation_goes_on() {
         Turn::text("From GPT."),
     ]))
     .await;
-    let mut env = Wire::Anthropic.env(&server);
-    env.extend([
-        ("OPENAI_BASE_URL".to_owned(), server.openai_base_url()),
-        ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
-    ]);
+    let env = Wire::both(&server);
     let mut tty = spawn(&sandbox, &env, &[]);
     wait_idle(&tty);
     tty.line("hello");
@@ -507,25 +501,17 @@ async fn model_picker_switches_and_the_conversation_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_model_hands_over_to_the_fallback_with_a_one_line_notice() {
     let sandbox = Sandbox::new();
-    let config = sandbox.home.config_path();
-    std::fs::create_dir_all(config.parent().expect("config dir")).expect("mkdir");
-    std::fs::write(
-        &config,
+    sandbox.user_config(
         "retry:\n  base_delay_ms: 20\nproviders:\n  anthropic:\n    max_retries: 1\n\
          routing:\n  fallback: [openai/gpt-4.1]\n",
-    )
-    .expect("write config");
+    );
     let server = mock(Script::new(vec![
         Turn::status(500),
         Turn::status(500),
         Turn::text("From the fallback."),
     ]))
     .await;
-    let mut env = Wire::Anthropic.env(&server);
-    env.extend([
-        ("OPENAI_BASE_URL".to_owned(), server.openai_base_url()),
-        ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
-    ]);
+    let env = Wire::both(&server);
     let mut tty = spawn(&sandbox, &env, &[]);
     wait_idle(&tty);
     tty.line("hello");
