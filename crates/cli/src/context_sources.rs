@@ -1,12 +1,17 @@
 //! The context builder's adapters: the instruction files deeper in the project, and the
-//! repository map (built in the background at start-up, refreshed for each user turn).
+//! repository map (built in the background at start-up, refreshed for each user turn,
+//! its files' tags kept in the user's database between sessions).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cuervo_core::context::{MapFocus, RepoMapSource};
 use cuervo_core::instructions::InstructionFiles;
-use cuervo_text::repomap::{Focus, RepoMap};
+use cuervo_store::cache::{FileKey, ParseRecord, content_hash, mtime_ns};
+use cuervo_store::{Db, FileCache};
+use cuervo_text::repomap::{FileStamp, Focus, MapStats, RepoMap, StoredFile, TagStore, tags_kind};
+
+use crate::setup::Env;
 
 /// The names an instruction file may have, in the order one directory's are preferred.
 pub const INSTRUCTION_FILES: [&str; 2] = ["CUERVO.md", "AGENTS.md"];
@@ -90,6 +95,68 @@ impl InstructionFiles for ProjectInstructions {
     }
 }
 
+/// The repository map's [`TagStore`]: the L2 file cache in the user's database, so a new
+/// session parses only the files that changed since one last saw them (the map of a
+/// 10,000-file tree then builds in about a second instead of tens of seconds). Rows are
+/// keyed by absolute path, so every project and worktree of the user shares one table,
+/// and by [`tags_kind`], so builds with another tag format or grammar set never read
+/// each other's.
+pub struct CachedTags {
+    cache: FileCache,
+    kind: String,
+}
+
+impl CachedTags {
+    pub fn new(db: Arc<Db>) -> Self {
+        Self {
+            cache: FileCache::new(db),
+            kind: tags_kind(),
+        }
+    }
+}
+
+impl TagStore for CachedTags {
+    fn load(&self, files: &[FileStamp]) -> Vec<Option<Vec<u8>>> {
+        let keys: Vec<FileKey<'_>> = files
+            .iter()
+            .map(|f| FileKey {
+                path: &f.path,
+                size: f.size,
+                mtime_ns: mtime_ns(f.modified),
+            })
+            .collect();
+        self.cache
+            .parses_by_stamp(&self.kind, &keys)
+            .unwrap_or_else(|error| {
+                // Every file is parsed, as with no cache.
+                tracing::debug!(%error, "the repository map's cache could not be read");
+                Vec::new()
+            })
+    }
+
+    fn content_hash(&self, content: &[u8]) -> String {
+        content_hash(content)
+    }
+
+    fn save(&self, files: Vec<StoredFile>) {
+        let records: Vec<ParseRecord<'_>> = files
+            .iter()
+            .map(|f| ParseRecord {
+                file: FileKey {
+                    path: &f.stamp.path,
+                    size: f.stamp.size,
+                    mtime_ns: mtime_ns(f.stamp.modified),
+                },
+                content_hash: &f.content_hash,
+                result: &f.bytes,
+            })
+            .collect();
+        if let Err(error) = self.cache.record_parses(&self.kind, &records) {
+            tracing::debug!(%error, files = records.len(), "the repository map's cache could not be written");
+        }
+    }
+}
+
 enum MapState {
     Building,
     Ready(Box<RepoMap>),
@@ -109,13 +176,23 @@ pub struct ProjectMap {
 const FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(400);
 
 impl ProjectMap {
-    /// Starts building the map of `root` in the background.
-    pub fn start(root: &Path) -> Self {
+    /// Starts building the map of `root` in the background, with the tags kept in the
+    /// user's database (found through `env`, as every command finds it). The database is
+    /// opened on the map's thread, so start-up does not wait for it; one that cannot be
+    /// opened means a map built without the cache.
+    pub fn start(root: &Path, env: Arc<Env>) -> Self {
         let state = Arc::new((Mutex::new(MapState::Building), std::sync::Condvar::new()));
         let shared = state.clone();
         let root = root.to_owned();
         std::thread::spawn(move || {
-            let built = match RepoMap::build(&root) {
+            let store: Option<Arc<dyn TagStore>> = match crate::setup::state::open_db(&*env) {
+                Ok(db) => Some(Arc::new(CachedTags::new(db))),
+                Err(error) => {
+                    tracing::debug!(%error, "the repository map is built without its cache");
+                    None
+                }
+            };
+            let built = match RepoMap::build_with(&root, store) {
                 Ok(map) => MapState::Ready(Box::new(map)),
                 Err(error) => {
                     tracing::debug!(%error, "no repository map");
@@ -129,6 +206,23 @@ impl ProjectMap {
             state,
             waited: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+}
+
+impl ProjectMap {
+    /// The map's numbers once it is built (`None` while building, or with no map).
+    pub fn stats(&self) -> Option<MapStats> {
+        let state = self.state.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*state {
+            MapState::Ready(map) => Some(map.stats()),
+            MapState::Building | MapState::Failed => None,
+        }
+    }
+
+    /// Whether the build has finished (with a map or without).
+    pub fn is_built(&self) -> bool {
+        let state = self.state.0.lock().unwrap_or_else(PoisonError::into_inner);
+        !matches!(*state, MapState::Building)
     }
 }
 
@@ -163,6 +257,60 @@ impl RepoMapSource for ProjectMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two Rust files, modified an hour ago (a file modified in the last seconds is not
+    /// kept: its stamp could still change unseen).
+    fn project(root: &Path) {
+        std::fs::create_dir_all(root.join("src")).expect("dirs");
+        let files = [
+            (
+                "src/area.rs",
+                "pub fn compute_area(w: f64) -> f64 {\n    w * w\n}\n",
+            ),
+            (
+                "src/report.rs",
+                "pub fn print_report() {\n    let _ = compute_area(2.0);\n}\n",
+            ),
+        ];
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for (rel, text) in files {
+            let path = root.join(rel);
+            std::fs::write(&path, text).expect("write");
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(hour_ago))
+                .expect("mtime");
+        }
+    }
+
+    #[test]
+    fn the_file_cache_keeps_the_map_tags_between_builds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("project");
+        project(&root);
+        let db = Arc::new(Db::open(&dir.path().join("cuervo.db")).expect("db"));
+        let store = || -> Option<Arc<dyn TagStore>> { Some(Arc::new(CachedTags::new(db.clone()))) };
+
+        let first = RepoMap::build_with(&root, store()).expect("builds");
+        assert_eq!((first.stats().parses, first.stats().loaded), (2, 0));
+        let kept = cuervo_store::cache::stats(&db, 0).expect("stats");
+        assert_eq!((kept.file_entries, kept.parse_entries), (2, 2));
+        // The index shares the content hashes: they are of the files' bytes.
+        let area = std::fs::read(root.join("src/area.rs")).expect("read");
+        let meta = std::fs::metadata(root.join("src/area.rs")).expect("stat");
+        let (size, mtime) = cuervo_store::cache::file_stamp(&meta);
+        let recorded = FileCache::new(db.clone())
+            .lookup(&root.join("src/area.rs"), size, mtime)
+            .expect("lookup");
+        assert_eq!(recorded, Some(content_hash(&area)));
+
+        let second = RepoMap::build_with(&root, store()).expect("builds");
+        assert_eq!((second.stats().parses, second.stats().loaded), (0, 2));
+        let focus = Focus::files(["src/area.rs"]);
+        assert_eq!(second.render(&focus, 500), first.render(&focus, 500));
+        assert!(second.render(&focus, 500).contains("compute_area"));
+    }
 
     #[test]
     fn nested_instruction_files_come_outermost_first_and_skip_the_root() {

@@ -107,8 +107,9 @@ pub async fn open(
             &project.root,
         ))),
         repo_map: (config.repo_map_tokens > 0).then(|| {
-            let map: Arc<dyn cuervo_core::context::RepoMapSource> =
-                Arc::new(crate::context_sources::ProjectMap::start(&project.root));
+            let map: Arc<dyn cuervo_core::context::RepoMapSource> = Arc::new(
+                crate::context_sources::ProjectMap::start(&project.root, env.clone()),
+            );
             (map, config.repo_map_tokens)
         }),
     })

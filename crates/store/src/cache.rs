@@ -416,15 +416,36 @@ impl std::fmt::Debug for FileCache {
 /// A file's size and modification time in nanoseconds since the Unix epoch (negative
 /// before it): what says "unchanged" without reading the file.
 pub fn file_stamp(metadata: &std::fs::Metadata) -> (u64, i64) {
-    let mtime_ns = metadata
-        .modified()
-        .ok()
-        .map(|t| match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
-        })
-        .unwrap_or(0);
+    let mtime_ns = metadata.modified().ok().map_or(0, mtime_ns);
     (metadata.len(), mtime_ns)
+}
+
+/// A modification time as the file cache keys it (see [`file_stamp`]), for callers that
+/// hold the time rather than the metadata: every user of the cache must convert alike,
+/// or one's rows would never match another's lookups.
+pub fn mtime_ns(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
+    }
+}
+
+/// A file's stamp for [`FileCache::parses_by_stamp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileKey<'a> {
+    /// Absolute.
+    pub path: &'a Path,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// One file's content hash and parse result for [`FileCache::record_parses`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseRecord<'a> {
+    /// The file as it was stat'ed before it was read.
+    pub file: FileKey<'a>,
+    pub content_hash: &'a str,
+    pub result: &'a [u8],
 }
 
 impl FileCache {
@@ -534,6 +555,99 @@ impl FileCache {
         })
     }
 
+    /// The `kind` parse results of many files by their size and mtime: [`FileCache::lookup`]
+    /// and [`FileCache::parse`] for each, in one read transaction, answered in the order
+    /// asked (`None` for a file unknown, changed, or without that kind of result). Hits
+    /// not used for an hour are touched in one write afterwards. Made for the repository
+    /// map, which asks about every file of a tree at the start of each session.
+    pub fn parses_by_stamp(
+        &self,
+        kind: &str,
+        files: &[FileKey<'_>],
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        let keys = files
+            .iter()
+            .map(|f| path_key(f.path))
+            .collect::<Result<Vec<_>>>()?;
+        let now = (self.clock)();
+        let mut stale: Vec<&[u8]> = Vec::new();
+        let found = self.db.read_tx(|tx| {
+            stale.clear();
+            let mut stmt = tx.prepare_cached(
+                "SELECT p.result, f.last_used_at FROM file_cache f
+                 JOIN file_parse p ON p.path = f.path AND p.content_hash = f.content_hash
+                 WHERE f.path = ?1 AND f.size = ?2 AND f.mtime_ns = ?3 AND p.kind = ?4",
+            )?;
+            let mut found = Vec::with_capacity(files.len());
+            for (file, key) in files.iter().zip(&keys) {
+                let row: Option<(Vec<u8>, i64)> = stmt
+                    .query_row(
+                        params![key, size_i64(file.size), file.mtime_ns, kind],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                found.push(row.map(|(result, last_used)| {
+                    if now.saturating_sub(last_used) > TOUCH_EVERY_MS {
+                        stale.push(key);
+                    }
+                    result
+                }));
+            }
+            Ok(found)
+        })?;
+        if !stale.is_empty() {
+            self.db.write(|tx| {
+                let mut stmt =
+                    tx.prepare_cached("UPDATE file_cache SET last_used_at = ?2 WHERE path = ?1")?;
+                for key in &stale {
+                    stmt.execute(params![key, now])?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(found)
+    }
+
+    /// [`FileCache::record`] and [`FileCache::store_parse`] for many files in one
+    /// transaction: the first build of a large tree keeps thousands of results, and a
+    /// transaction each would cost a sync each.
+    pub fn record_parses(&self, kind: &str, files: &[ParseRecord<'_>]) -> Result<()> {
+        let keys = files
+            .iter()
+            .map(|f| path_key(f.file.path))
+            .collect::<Result<Vec<_>>>()?;
+        let now = (self.clock)();
+        self.db.write(|tx| {
+            let mut drop_old =
+                tx.prepare_cached("DELETE FROM file_parse WHERE path = ?1 AND content_hash <> ?2")?;
+            let mut record = tx.prepare_cached(
+                "INSERT INTO file_cache (path, size, mtime_ns, content_hash, last_used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(path) DO UPDATE SET size = excluded.size,
+                   mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash,
+                   last_used_at = excluded.last_used_at",
+            )?;
+            let mut keep = tx.prepare_cached(
+                "INSERT INTO file_parse (path, kind, content_hash, result)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(path, kind) DO UPDATE SET content_hash = excluded.content_hash,
+                   result = excluded.result",
+            )?;
+            for (f, key) in files.iter().zip(&keys) {
+                drop_old.execute(params![key, f.content_hash])?;
+                record.execute(params![
+                    key,
+                    size_i64(f.file.size),
+                    f.file.mtime_ns,
+                    f.content_hash,
+                    now
+                ])?;
+                keep.execute(params![key, kind, f.content_hash, f.result])?;
+            }
+            Ok(())
+        })
+    }
+
     /// Forgets `path` and its parse results (a deleted file).
     pub fn forget(&self, path: &Path) -> Result<bool> {
         let key = path_key(path)?;
@@ -584,6 +698,77 @@ mod tests {
         let v = vec![0.5f32, -1.25, 3.0e-7, f32::MAX];
         assert_eq!(bytes_embedding(&embedding_bytes(&v)).unwrap(), v);
         assert!(bytes_embedding(&[1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn parse_results_are_recorded_and_found_in_batches() {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let db = Arc::new(Db::open_in_memory().unwrap());
+        let now = Arc::new(AtomicI64::new(1_000));
+        let clock_now = now.clone();
+        let cache = FileCache::new(db.clone())
+            .with_clock(Arc::new(move || clock_now.load(Ordering::Relaxed)));
+        let (a, b) = (Path::new("/p/a.rs"), Path::new("/p/b.rs"));
+        let key = |path, size, mtime_ns| FileKey {
+            path,
+            size,
+            mtime_ns,
+        };
+        let record = |file, content_hash, result| ParseRecord {
+            file,
+            content_hash,
+            result,
+        };
+        cache
+            .record_parses(
+                "tags-v1",
+                &[
+                    record(key(a, 3, 10), "ha", b"A"),
+                    record(key(b, 4, 20), "hb", b"B"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(cache.lookup(a, 3, 10).unwrap().as_deref(), Some("ha"));
+        let found = cache
+            .parses_by_stamp(
+                "tags-v1",
+                &[
+                    key(a, 3, 10),
+                    key(b, 4, 21),
+                    key(Path::new("/p/c.rs"), 1, 1),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            found,
+            [Some(b"A".to_vec()), None, None],
+            "b's mtime changed"
+        );
+        let other_kind = cache.parses_by_stamp("tags-v2", &[key(a, 3, 10)]).unwrap();
+        assert_eq!(other_kind, [None]);
+
+        // New content replaces the row and drops results made from the old one.
+        cache.store_parse(a, "ha", "symbols-v1", b"S").unwrap();
+        cache
+            .record_parses("tags-v1", &[record(key(a, 5, 11), "ha2", b"A2")])
+            .unwrap();
+        assert_eq!(cache.parse(a, "ha", "symbols-v1").unwrap(), None);
+        let found = cache.parses_by_stamp("tags-v1", &[key(a, 5, 11)]).unwrap();
+        assert_eq!(found, [Some(b"A2".to_vec())]);
+
+        // A hit an hour after the last use keeps the row from being pruned.
+        now.store(1_000 + TOUCH_EVERY_MS + 1, Ordering::Relaxed);
+        cache.parses_by_stamp("tags-v1", &[key(a, 5, 11)]).unwrap();
+        assert_eq!(cache.prune(Duration::from_millis(10)).unwrap(), 1, "b only");
+        assert!(cache.lookup(a, 5, 11).unwrap().is_some());
+
+        assert!(
+            cache
+                .parses_by_stamp("tags-v1", &[key(Path::new("rel.rs"), 1, 1)])
+                .is_err()
+        );
+        assert_eq!(mtime_ns(UNIX_EPOCH + Duration::from_nanos(7)), 7);
+        assert_eq!(mtime_ns(UNIX_EPOCH - Duration::from_nanos(7)), -7);
     }
 
     #[test]

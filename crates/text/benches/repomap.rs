@@ -17,11 +17,17 @@
 //! than criterion's minimum of ten samples allows. Files are read once before timing, so
 //! the build is measured with a warm page cache; what is measured is parsing, tagging and
 //! linking.
+//!
+//! The builds with a `TagStore` use one in memory, so they measure the map's side of a
+//! cached build (stat, decode, link); the CLI's SQLite-backed store is timed by the
+//! ignored test `cache_timings` in `crates/cli/tests/suite/repomap_cache.rs`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
-use cuervo_text::repomap::{Focus, RepoMap};
+use cuervo_text::repomap::{FileStamp, Focus, RepoMap, StoredFile, TagStore};
 use cuervo_text::syntax;
 use cuervo_text::tokens::Encoding;
 
@@ -36,6 +42,38 @@ fn median(mut xs: Vec<Duration>) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// A file's size, mtime and tags.
+type Row = (u64, SystemTime, Vec<u8>);
+
+/// Tags kept in memory by path, size and mtime.
+#[derive(Default)]
+struct MemoryTags(Mutex<HashMap<PathBuf, Row>>);
+
+impl TagStore for MemoryTags {
+    fn load(&self, files: &[FileStamp]) -> Vec<Option<Vec<u8>>> {
+        let rows = self.0.lock().expect("lock");
+        files
+            .iter()
+            .map(|f| {
+                rows.get(&f.path)
+                    .filter(|r| (r.0, r.1) == (f.size, f.modified))
+                    .map(|r| r.2.clone())
+            })
+            .collect()
+    }
+
+    fn content_hash(&self, content: &[u8]) -> String {
+        content.len().to_string()
+    }
+
+    fn save(&self, files: Vec<StoredFile>) {
+        let mut rows = self.0.lock().expect("lock");
+        for f in files {
+            rows.insert(f.stamp.path, (f.stamp.size, f.stamp.modified, f.bytes));
+        }
+    }
 }
 
 fn main() {
@@ -68,6 +106,27 @@ fn main() {
     let build = start.elapsed();
     let stats = map.stats();
     eprintln!("build: {} ({stats:?})", ms(build));
+
+    let store = Arc::new(MemoryTags::default());
+    let start = Instant::now();
+    RepoMap::build_with(&root, Some(store.clone())).expect("builds");
+    let cold = start.elapsed();
+    let kept: usize = store
+        .0
+        .lock()
+        .expect("lock")
+        .values()
+        .map(|r| r.2.len())
+        .sum();
+    let start = Instant::now();
+    let warm = RepoMap::build_with(&root, Some(store)).expect("builds");
+    eprintln!(
+        "build with an in-memory tag store: cold {}, warm {} ({} parses; {:.1} MB of tags)",
+        ms(cold),
+        ms(start.elapsed()),
+        warm.stats().parses,
+        kept as f64 / 1e6
+    );
 
     let start = Instant::now();
     let refreshed = map.refresh().expect("refreshes");

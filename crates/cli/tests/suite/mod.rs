@@ -10,6 +10,7 @@ mod fallback;
 mod faults;
 mod interactive;
 mod local;
+mod repomap_cache;
 mod scan_cmd;
 mod security;
 mod sessions;

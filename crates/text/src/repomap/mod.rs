@@ -32,26 +32,32 @@
 //!
 //! Building is bound by tree-sitter parsing (about 10 MB/s per core), so a cold build of
 //! a large tree takes seconds to a minute; a long-lived map pays it once and then
-//! follows edits.
+//! follows edits. Across processes, a [`TagStore`] ([`RepoMap::build_with`]) keeps each
+//! file's tags under its size and modification time, so a new session parses only the
+//! files that changed since the last one (see `store.rs`).
 
 mod graph;
 mod lexer;
 mod pagerank;
 mod rank;
 mod render;
+mod store;
 mod tags;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use rayon::prelude::*;
 
 use crate::syntax;
 use graph::Graph;
-use tags::{Extracted, FileTags};
+use tags::{Extracted, FileTags, Stamp};
 
 pub use rank::{RankedDefinition, RankedFile};
 pub use render::MAP_ENCODING;
+pub use store::{FileStamp, StoredFile, TAGS_VERSION, TagStore, tags_kind};
 pub use tags::{MAX_FILE_BYTES, Skipped};
 
 /// What the conversation is about: the map is personalised toward these.
@@ -92,6 +98,8 @@ pub struct MapStats {
     /// Files read and parsed since [`RepoMap::build`], the build included: a test's
     /// handle on what an update really did.
     pub parses: u64,
+    /// Files whose tags came from the [`TagStore`] instead, since the build included.
+    pub loaded: u64,
 }
 
 /// What one [`RepoMap::refresh`] or [`RepoMap::update`] did.
@@ -106,6 +114,8 @@ pub struct RefreshStats {
     /// Files read and parsed, those above and any unchanged file re-read because the
     /// edit defined a name it uses that nothing defined before.
     pub parsed: usize,
+    /// Files among those whose tags came from the [`TagStore`] instead of a parse.
+    pub loaded: usize,
     /// Files whose edges were recomputed.
     pub relinked: usize,
 }
@@ -121,7 +131,22 @@ pub struct RepoMap {
     files: Vec<Option<FileTags>>,
     graph: Graph,
     parses: u64,
+    loaded: u64,
+    store: Option<Store>,
 }
+
+/// The map's [`TagStore`], shared by its clones.
+#[derive(Clone)]
+struct Store(Arc<dyn TagStore>);
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TagStore")
+    }
+}
+
+/// Files tagged by [`RepoMap::tag_files`]: `None` for a file that is gone.
+type Tagged = Vec<(PathBuf, Option<Extracted>)>;
 
 /// Above this many names whose definers changed in one update, every file is re-linked
 /// (in parallel) instead of searching for the users of each name.
@@ -133,6 +158,14 @@ impl RepoMap {
     /// Fails only when `root` cannot be read; unreadable or unparsable files are
     /// tracked with no tags.
     pub fn build(root: &Path) -> syntax::Result<RepoMap> {
+        RepoMap::build_with(root, None)
+    }
+
+    /// [`RepoMap::build`], taking the tags of files unchanged since `store` last saw
+    /// them from it and giving it the tags of every file parsed. The map keeps the
+    /// store: [`RepoMap::refresh`] and [`RepoMap::update`] consult it and save to it too
+    /// (another session may have parsed an edited file already).
+    pub fn build_with(root: &Path, store: Option<Arc<dyn TagStore>>) -> syntax::Result<RepoMap> {
         let mut map = RepoMap {
             root: root.to_path_buf(),
             paths: Vec::new(),
@@ -140,22 +173,25 @@ impl RepoMap {
             files: Vec::new(),
             graph: Graph::default(),
             parses: 0,
+            loaded: 0,
+            store: store.map(Store),
         };
         let paths = map.candidates()?;
-        let extracted: Vec<(PathBuf, Option<Extracted>)> = paths
-            .into_par_iter()
-            .map(|rel| {
-                let found = tags::extract(&root.join(&rel));
-                (rel, found)
-            })
-            .collect();
+        let (extracted, loaded) = map.tag_files(paths);
+        map.loaded += loaded as u64;
         let mut words = Vec::with_capacity(extracted.len());
         for (rel, found) in extracted {
-            let Some(Extracted { tags, words: w }) = found else {
+            let Some(Extracted {
+                tags,
+                words: w,
+                parsed,
+                ..
+            }) = found
+            else {
                 continue;
             };
             let id = map.files.len() as u32;
-            map.parses += u64::from(tags.skipped.is_none());
+            map.parses += u64::from(parsed);
             for def in &tags.defs {
                 if let Some(hash) = def.hash {
                     map.graph.add_definer(id, hash, &def.name);
@@ -213,15 +249,9 @@ impl RepoMap {
             })
             .cloned()
             .collect();
-        let mut changes: Vec<(PathBuf, Option<Extracted>)> = stale
-            .into_par_iter()
-            .map(|rel| {
-                let found = tags::extract(&self.root.join(&rel));
-                (rel, found)
-            })
-            .collect();
+        let (mut changes, loaded) = self.tag_files(stale);
         changes.extend(gone.into_iter().map(|rel| (rel, None)));
-        Ok(self.apply(changes))
+        Ok(self.apply(changes, loaded))
     }
 
     /// Re-reads the given files (relative to the root or absolute under it), which the
@@ -232,18 +262,11 @@ impl RepoMap {
         let mut rels: Vec<PathBuf> = changed.iter().filter_map(|p| self.relative(p)).collect();
         rels.sort();
         rels.dedup();
-        let changes: Vec<(PathBuf, Option<Extracted>)> = rels
-            .into_par_iter()
-            .map(|rel| {
-                let found = if tags::is_candidate(&rel) {
-                    tags::extract(&self.root.join(&rel))
-                } else {
-                    None
-                };
-                (rel, found)
-            })
-            .collect();
-        self.apply(changes)
+        let (candidates, others): (Vec<PathBuf>, Vec<PathBuf>) =
+            rels.into_iter().partition(|rel| tags::is_candidate(rel));
+        let (mut changes, loaded) = self.tag_files(candidates);
+        changes.extend(others.into_iter().map(|rel| (rel, None)));
+        self.apply(changes, loaded)
     }
 
     /// Counts of files, definitions, references and edges.
@@ -260,6 +283,7 @@ impl RepoMap {
             names: self.graph.names.len(),
             edges: self.graph.edge_count(),
             parses: self.parses,
+            loaded: self.loaded,
         }
     }
 
@@ -279,6 +303,85 @@ impl RepoMap {
             .collect())
     }
 
+    /// Tags the files at `rels` (relative): from the store where it knows them at their
+    /// current size and modification time, else by reading and parsing them (in
+    /// parallel), then saves what was parsed to the store in one call. Returns the tags,
+    /// in the order given, and how many came from the store.
+    fn tag_files(&self, rels: Vec<PathBuf>) -> (Tagged, usize) {
+        let Some(Store(store)) = &self.store else {
+            let found = rels
+                .into_par_iter()
+                .map(|rel| {
+                    let found = tags::extract(&self.root.join(&rel), None);
+                    (rel, found)
+                })
+                .collect();
+            return (found, 0);
+        };
+        let store = &**store;
+        // The store keys files by absolute path, whatever root the map was given.
+        let base = std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone());
+        let stamped: Vec<(PathBuf, Option<Stamp>)> = rels
+            .into_par_iter()
+            .map(|rel| {
+                let stamp = std::fs::metadata(base.join(&rel))
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| Stamp::of(&m));
+                (rel, stamp)
+            })
+            .collect();
+        let mut keys = Vec::new();
+        let mut slots = Vec::new();
+        for (i, (rel, stamp)) in stamped.iter().enumerate() {
+            if let Some(key) = stamp.and_then(|s| store::lookup_key(base.join(rel), s)) {
+                keys.push(key);
+                slots.push(i);
+            }
+        }
+        let mut blobs: Vec<Option<Vec<u8>>> = vec![None; stamped.len()];
+        if !keys.is_empty() {
+            for (slot, blob) in slots.into_iter().zip(store.load(&keys)) {
+                blobs[slot] = blob;
+            }
+        }
+        let now = SystemTime::now();
+        // Per file: its tags, what to save of them, and whether they were loaded.
+        let done: Vec<(PathBuf, Option<Extracted>, Option<StoredFile>, bool)> = stamped
+            .into_par_iter()
+            .zip(blobs)
+            .map(|((rel, stamp), blob)| {
+                if let (Some(stamp), Some(blob)) = (stamp, blob)
+                    && let Some(found) = store::decode(&blob, stamp)
+                {
+                    return (rel, Some(found), None, true);
+                }
+                let path = base.join(&rel);
+                let found = tags::extract(&path, Some(store));
+                let save = found.as_ref().and_then(|f| {
+                    Some(StoredFile {
+                        content_hash: f.content_hash.clone()?,
+                        stamp: store::storable(path, f.tags.stamp, now)?,
+                        bytes: store::encode(f)?,
+                    })
+                });
+                (rel, found, save, false)
+            })
+            .collect();
+        let mut saves = Vec::new();
+        let mut found = Vec::with_capacity(done.len());
+        let mut loaded = 0;
+        for (rel, tags, save, was_loaded) in done {
+            loaded += usize::from(was_loaded);
+            saves.extend(save);
+            found.push((rel, tags));
+        }
+        if !saves.is_empty() {
+            store.save(saves);
+        }
+        (found, loaded)
+    }
+
     /// `path` relative to the root: absolute paths must lie under it.
     fn relative(&self, path: &Path) -> Option<PathBuf> {
         if path.is_absolute() {
@@ -294,8 +397,12 @@ impl RepoMap {
 
     /// Applies changed (`Some`) and removed (`None`) files: the definers first, then the
     /// changed files' references, then the edges of every file they can affect.
-    fn apply(&mut self, mut changes: Vec<(PathBuf, Option<Extracted>)>) -> RefreshStats {
-        let mut stats = RefreshStats::default();
+    /// `loaded` says how many of `changes` came from the store.
+    fn apply(&mut self, mut changes: Tagged, loaded: usize) -> RefreshStats {
+        let mut stats = RefreshStats {
+            loaded,
+            ..RefreshStats::default()
+        };
         let mut relink: HashSet<u32> = HashSet::new();
         let mut touched_names: HashSet<u64> = HashSet::new();
         let mut first_round = true;
@@ -348,8 +455,12 @@ impl RepoMap {
                     }
                 }
                 match found {
-                    Some(Extracted { tags, words }) => {
-                        let parsed = tags.skipped.is_none();
+                    Some(Extracted {
+                        tags,
+                        words,
+                        parsed,
+                        ..
+                    }) => {
                         stats.parsed += usize::from(parsed);
                         self.parses += u64::from(parsed);
                         self.files[id as usize] = Some(tags);
@@ -384,13 +495,9 @@ impl RepoMap {
                     })
                     .map(|(id, _)| self.paths[id].clone())
                     .collect();
-                changes = rescan
-                    .into_par_iter()
-                    .map(|rel| {
-                        let found = tags::extract(&self.root.join(&rel));
-                        (rel, found)
-                    })
-                    .collect();
+                let (next, loaded) = self.tag_files(rescan);
+                stats.loaded += loaded;
+                changes = next;
             }
         }
         // Users of a name whose definers changed link differently now.

@@ -11,7 +11,9 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::lexer;
+use serde::{Deserialize, Serialize};
+
+use super::{TagStore, lexer};
 use crate::syntax::{self, Language, Symbol, SymbolKind};
 
 /// Files larger than this are tracked but not parsed: at this size a source file is data
@@ -24,6 +26,10 @@ const MINIFIED_MEAN_LINE: usize = 300;
 
 /// How much of a file's head is searched for a "generated" marker.
 const GENERATED_PROBE: usize = 1024;
+
+/// How much of a file's head is searched for a NUL byte, which makes it binary (as
+/// [`syntax::read_source`] judges it).
+const BINARY_PROBE: usize = 8 * 1024;
 
 /// Markers code generators put at the top of their output.
 const GENERATED_MARKERS: [&str; 5] = [
@@ -54,7 +60,7 @@ impl Stamp {
 }
 
 /// Why a tracked file contributes no tags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Skipped {
     /// Larger than [`MAX_FILE_BYTES`].
     TooLarge,
@@ -68,7 +74,7 @@ pub enum Skipped {
 }
 
 /// One definition, as the map shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Def {
     pub name: Box<str>,
     /// [`name_hash`] of `name`, or `None` for symbols that structure the outline but
@@ -82,7 +88,7 @@ pub(crate) struct Def {
 }
 
 /// Occurrences of one identifier inside one definition (or outside all of them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Word {
     pub hash: u64,
     /// Innermost enclosing definition, or [`NO_SCOPE`].
@@ -153,6 +159,12 @@ pub(crate) struct Extracted {
     pub tags: FileTags,
     /// Every identifier of two or more characters, sorted by `(hash, scope)`.
     pub words: Vec<Word>,
+    /// Whether tree-sitter parsed the file to get these (not for a skipped file, nor
+    /// for tags loaded from a [`TagStore`]): what [`super::MapStats::parses`] counts.
+    pub parsed: bool,
+    /// The store's hash of the bytes read, when a store asked for it (see
+    /// [`TagStore::content_hash`]); `None` when the file was not read.
+    pub content_hash: Option<String>,
 }
 
 /// Whether a file may hold code, judged by its name: an extension some grammar claims,
@@ -161,15 +173,17 @@ pub(crate) fn is_candidate(path: &Path) -> bool {
     path.extension().is_none() || syntax::detect_language(path, "").is_some()
 }
 
-/// Reads and tags one file; `None` when it is gone (or not a regular file).
-pub(crate) fn extract(path: &Path) -> Option<Extracted> {
+/// Reads and tags one file; `None` when it is gone (or not a regular file). With a
+/// `store`, the bytes read are hashed by it, so its entry can be keyed by content
+/// without reading the file a second time.
+pub(crate) fn extract(path: &Path, store: Option<&dyn TagStore>) -> Option<Extracted> {
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() {
         return None;
     }
     let stamp = Stamp::of(&meta);
     let by_name = syntax::detect_language(path, "");
-    let empty = |skipped| {
+    let empty = |skipped, content_hash| {
         Some(Extracted {
             tags: FileTags {
                 stamp,
@@ -179,26 +193,38 @@ pub(crate) fn extract(path: &Path) -> Option<Extracted> {
                 unresolved: Vec::new(),
             },
             words: Vec::new(),
+            parsed: false,
+            content_hash,
         })
     };
     if stamp.len > MAX_FILE_BYTES {
-        return empty(Skipped::TooLarge);
+        return empty(Skipped::TooLarge, None);
     }
-    let Ok(source) = syntax::read_source(path) else {
-        return empty(Skipped::Unparsable);
+    // Read as `syntax::read_source` does, but keep the raw bytes long enough to hash
+    // them: the store's content hash is of the file, not of its lossy UTF-8 decoding.
+    let Ok(bytes) = std::fs::read(path) else {
+        return empty(Skipped::Unparsable, None);
+    };
+    let content_hash = store.map(|s| s.content_hash(&bytes));
+    if bytes[..bytes.len().min(BINARY_PROBE)].contains(&0) {
+        return empty(Skipped::Unparsable, content_hash);
+    }
+    let source = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
     let first_line = source.lines().next().unwrap_or("");
     let Some(language) = by_name.or_else(|| syntax::detect_language(path, first_line)) else {
-        return empty(Skipped::Unparsable);
+        return empty(Skipped::Unparsable, content_hash);
     };
     if is_minified(&source) {
-        return empty(Skipped::Minified);
+        return empty(Skipped::Minified, content_hash);
     }
     if is_generated(&source) {
-        return empty(Skipped::Generated);
+        return empty(Skipped::Generated, content_hash);
     }
     let Ok(symbols) = syntax::symbols(language, &source) else {
-        return empty(Skipped::Unparsable);
+        return empty(Skipped::Unparsable, content_hash);
     };
     let (defs, ranges) = definitions(&symbols);
     let words = words(language, &source, &defs, &ranges);
@@ -211,6 +237,8 @@ pub(crate) fn extract(path: &Path) -> Option<Extracted> {
             unresolved: Vec::new(),
         },
         words,
+        parsed: true,
+        content_hash,
     })
 }
 

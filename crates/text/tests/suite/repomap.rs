@@ -1,10 +1,16 @@
 #![cfg(all(feature = "lang-rust", feature = "lang-python"))]
 //! `cuervo_text::repomap`: ranking toward a focus, the token budget, incremental updates,
-//! and a real crate from the cargo registry.
+//! a real crate from the cargo registry, and tags kept in a `TagStore` between builds.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
-use cuervo_text::repomap::{Focus, RepoMap};
+use cuervo_text::repomap::{
+    FileStamp, Focus, RepoMap, StoredFile, TAGS_VERSION, TagStore, tags_kind,
+};
 use cuervo_text::tokens::Encoding;
 
 /// A small repository: `compute_area` is defined in `src/geometry.rs` and called from
@@ -327,4 +333,257 @@ fn real_crate_focus_file_and_a_caller_are_on_top() {
         );
         assert!(text.starts_with("src/read.rs:\n"), "{text}");
     }
+}
+
+/// A file's size, mtime and tags.
+type Row = (u64, SystemTime, Vec<u8>);
+
+/// A [`TagStore`] in memory, counting how often it is written.
+#[derive(Default)]
+struct MemoryTags {
+    rows: Mutex<HashMap<PathBuf, Row>>,
+    saves: AtomicUsize,
+}
+
+impl MemoryTags {
+    fn len(&self) -> usize {
+        self.rows.lock().expect("lock").len()
+    }
+
+    fn set_bytes(&self, path: &Path, bytes: Vec<u8>) {
+        let mut rows = self.rows.lock().expect("lock");
+        rows.get_mut(path).expect("stored").2 = bytes;
+    }
+}
+
+impl TagStore for MemoryTags {
+    fn load(&self, files: &[FileStamp]) -> Vec<Option<Vec<u8>>> {
+        let rows = self.rows.lock().expect("lock");
+        files
+            .iter()
+            .map(|f| {
+                rows.get(&f.path)
+                    .filter(|(size, modified, _)| (*size, *modified) == (f.size, f.modified))
+                    .map(|row| row.2.clone())
+            })
+            .collect()
+    }
+
+    fn content_hash(&self, content: &[u8]) -> String {
+        format!(
+            "{}:{}",
+            content.len(),
+            content.iter().map(|&b| u64::from(b)).sum::<u64>()
+        )
+    }
+
+    fn save(&self, files: Vec<StoredFile>) {
+        self.saves.fetch_add(1, Ordering::Relaxed);
+        let mut rows = self.rows.lock().expect("lock");
+        for f in files {
+            assert!(f.stamp.path.is_absolute(), "{:?}", f.stamp.path);
+            assert!(!f.content_hash.is_empty());
+            rows.insert(f.stamp.path, (f.stamp.size, f.stamp.modified, f.bytes));
+        }
+    }
+}
+
+/// Sets every file under `root` to have been modified `ago` before now: a store does not
+/// keep files modified in the last seconds (their stamp could still change unseen).
+fn age(root: &Path, ago: Duration) {
+    for entry in std::fs::read_dir(root).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            age(&path, ago);
+        } else {
+            set_mtime(&path, ago);
+        }
+    }
+}
+
+fn set_mtime(path: &Path, ago: Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open")
+        .set_modified(SystemTime::now() - ago)
+        .expect("set mtime");
+}
+
+fn with(store: &Arc<MemoryTags>) -> Option<Arc<dyn TagStore>> {
+    Some(store.clone() as Arc<dyn TagStore>)
+}
+
+/// What a map shows for a few focuses: equal for two maps means they rank and render alike.
+fn views(map: &RepoMap) -> Vec<String> {
+    [
+        Focus::default(),
+        Focus::files(["src/geometry.rs"]),
+        Focus::files(["tools/stats.py"]),
+    ]
+    .iter()
+    .map(|focus| {
+        format!(
+            "{:?}\n{:?}\n{}",
+            map.ranked_files(focus),
+            map.ranked(focus),
+            map.render(focus, 1000)
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn a_store_keeps_every_parsed_file_and_the_next_build_parses_none() {
+    let dir = fixture();
+    age(dir.path(), Duration::from_secs(3600));
+    let store = Arc::new(MemoryTags::default());
+    let first = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    let stats = first.stats();
+    assert_eq!((stats.parses, stats.loaded), (8, 0), "{stats:?}");
+    assert_eq!(store.len(), 8, "every parsed file is kept");
+    assert_eq!(store.saves.load(Ordering::Relaxed), 1, "in one call");
+
+    let second = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    let stats = second.stats();
+    assert_eq!((stats.parses, stats.loaded), (0, 8), "{stats:?}");
+    assert_eq!(
+        store.saves.load(Ordering::Relaxed),
+        1,
+        "nothing new to keep"
+    );
+    let fresh = RepoMap::build(dir.path()).expect("builds");
+    assert_eq!(
+        (stats.definitions, stats.references, stats.edges),
+        (
+            fresh.stats().definitions,
+            fresh.stats().references,
+            fresh.stats().edges
+        )
+    );
+    assert_eq!(views(&second), views(&fresh));
+}
+
+#[test]
+fn a_file_changed_on_disk_is_parsed_again_and_kept_anew() {
+    let dir = fixture();
+    age(dir.path(), Duration::from_secs(3600));
+    let store = Arc::new(MemoryTags::default());
+    RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+
+    write(
+        dir.path(),
+        "src/unrelated.rs",
+        "pub fn format_banner(title: &str) -> String {\n    format!(\"== {title} ==\")\n}\n\n\
+         pub fn banner_width() -> usize {\n    80\n}\n",
+    );
+    set_mtime(
+        &dir.path().join("src/unrelated.rs"),
+        Duration::from_secs(60),
+    );
+    let map = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    let stats = map.stats();
+    assert_eq!((stats.parses, stats.loaded), (1, 7), "{stats:?}");
+    assert!(
+        map.ranked(&Focus::default())
+            .iter()
+            .any(|d| d.name == "banner_width")
+    );
+    assert_eq!(
+        views(&map),
+        views(&RepoMap::build(dir.path()).expect("builds"))
+    );
+
+    let again = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    assert_eq!(again.stats().parses, 0, "the new tags were kept");
+}
+
+#[test]
+fn refresh_and_update_use_the_store_too() {
+    let dir = fixture();
+    age(dir.path(), Duration::from_secs(3600));
+    let store = Arc::new(MemoryTags::default());
+    let mut map = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+
+    write(
+        dir.path(),
+        "tools/cli.py",
+        "from stats import summarize_values\n\n\ndef parse_arguments(argv):\n    \
+         return summarize_values([float(a) for a in argv])\n",
+    );
+    set_mtime(&dir.path().join("tools/cli.py"), Duration::from_secs(60));
+    let stats = map.refresh().expect("refreshes");
+    assert_eq!(
+        (stats.changed, stats.parsed, stats.loaded),
+        (1, 1, 0),
+        "{stats:?}"
+    );
+    // Another session that refreshes finds the edit already parsed.
+    let mut other = RepoMap::build(dir.path()).expect("builds");
+    let mut other_stored = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    assert_eq!(other_stored.stats().parses, 0, "the refresh kept the edit");
+    assert_eq!(views(&other_stored), views(&other));
+
+    write(
+        dir.path(),
+        "tools/new.py",
+        "def fresh_helper():\n    return 1\n",
+    );
+    set_mtime(&dir.path().join("tools/new.py"), Duration::from_secs(60));
+    let stats = map.update(&[p("tools/new.py")]);
+    assert_eq!((stats.added, stats.parsed), (1, 1), "{stats:?}");
+    let stats = other_stored.update(&[p("tools/new.py")]);
+    assert_eq!(
+        (stats.added, stats.parsed, stats.loaded),
+        (1, 0, 1),
+        "{stats:?}"
+    );
+    other.update(&[p("tools/new.py")]);
+    assert_eq!(views(&other_stored), views(&other));
+}
+
+#[test]
+fn a_corrupt_blob_is_a_miss() {
+    let dir = fixture();
+    age(dir.path(), Duration::from_secs(3600));
+    let store = Arc::new(MemoryTags::default());
+    RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    let root = std::path::absolute(dir.path()).expect("absolute");
+    store.set_bytes(
+        &root.join("src/geometry.rs"),
+        b"\x01not tags at all".to_vec(),
+    );
+    store.set_bytes(&root.join("tools/stats.py"), Vec::new());
+
+    let map = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    let stats = map.stats();
+    assert_eq!((stats.parses, stats.loaded), (2, 6), "{stats:?}");
+    assert_eq!(
+        views(&map),
+        views(&RepoMap::build(dir.path()).expect("builds"))
+    );
+    let healed = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    assert_eq!(
+        healed.stats().parses,
+        0,
+        "the parse replaced the corrupt blob"
+    );
+}
+
+#[test]
+fn files_written_just_now_are_not_kept() {
+    let dir = fixture();
+    let store = Arc::new(MemoryTags::default());
+    let map = RepoMap::build_with(dir.path(), with(&store)).expect("builds");
+    assert_eq!(map.stats().parses, 8);
+    assert_eq!(store.len(), 0, "a stamp this recent could change unseen");
+}
+
+#[test]
+fn the_tag_kind_carries_the_version() {
+    assert!(
+        tags_kind().contains(&format!("-v{TAGS_VERSION}-")),
+        "{}",
+        tags_kind()
+    );
 }
