@@ -1,0 +1,178 @@
+//! Hybrid search: vector and full-text candidates fused with Reciprocal Rank Fusion,
+//! filtered by path glob and language, checked against the files on disk, and
+//! de-duplicated by overlapping line ranges.
+
+use std::collections::HashMap;
+
+use crate::vector::ChunkId;
+
+/// Which retrievers a search uses (the single ones exist to measure the hybrid against).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchMode {
+    /// Vectors and full text, fused with RRF.
+    #[default]
+    Hybrid,
+    /// Vectors only.
+    Vector,
+    /// Full text (BM25) only.
+    FullText,
+}
+
+/// A search request.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    pub text: String,
+    /// Results wanted. Default 10.
+    pub k: usize,
+    /// Path globs relative to the root (`src/**/*.rs`, `!**/tests/**`); empty: all files.
+    pub paths: Vec<String>,
+    /// Language names (`rust`, `python`, … as `cuervo_text::syntax::Language::name`, or
+    /// `text` for files chunked by lines); empty: all.
+    pub languages: Vec<String>,
+    /// RRF's constant: a hit at rank `r` of a list adds `1 / (rrf_k + r)`. Default 60.
+    pub rrf_k: f64,
+    pub mode: SearchMode,
+}
+
+impl SearchQuery {
+    /// A hybrid query for the 10 best chunks with the default RRF constant.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            k: 10,
+            paths: Vec::new(),
+            languages: Vec::new(),
+            rrf_k: 60.0,
+            mode: SearchMode::Hybrid,
+        }
+    }
+
+    /// Sets how many results to return.
+    pub fn k(mut self, k: usize) -> Self {
+        self.k = k;
+        self
+    }
+
+    /// Adds a path glob filter.
+    pub fn path(mut self, glob: impl Into<String>) -> Self {
+        self.paths.push(glob.into());
+        self
+    }
+
+    /// Adds a language filter.
+    pub fn language(mut self, name: impl Into<String>) -> Self {
+        self.languages.push(name.into());
+        self
+    }
+
+    /// Sets the retrievers.
+    pub fn mode(mut self, mode: SearchMode) -> Self {
+        self.mode = mode;
+        self
+    }
+}
+
+/// One result, with the fields `cuervo search --json` prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    /// Relative to the project root, with `/` separators.
+    pub path: String,
+    /// 1-based, inclusive.
+    pub start_line: usize,
+    pub end_line: usize,
+    /// `function`, `class`, `module` or `comment`.
+    pub chunk_type: String,
+    pub chunk_name: String,
+    /// The fused RRF score (or the single retriever's score in a single mode).
+    pub score: f64,
+    /// The chunk's first lines.
+    pub snippet: String,
+    pub language: Option<String>,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    /// Files whose indexed chunks no longer match the disk (edited or deleted since the
+    /// last update): their chunks were left out. Re-index to search them again.
+    pub stale_files: Vec<String>,
+}
+
+/// Reciprocal Rank Fusion of ranked lists (best first): each id scores
+/// `Σ 1 / (k + rank)` over the lists it appears in, ranks from 1. Best first; ties
+/// keep the order in which ids were first seen, list by list.
+pub fn rrf_fuse(lists: &[Vec<ChunkId>], k: f64) -> Vec<(ChunkId, f64)> {
+    let mut scores: HashMap<ChunkId, (f64, usize)> = HashMap::new();
+    let mut order = 0;
+    for list in lists {
+        for (rank, &id) in list.iter().enumerate() {
+            let entry = scores.entry(id).or_insert_with(|| {
+                order += 1;
+                (0.0, order)
+            });
+            entry.0 += 1.0 / (k + rank as f64 + 1.0);
+        }
+    }
+    let mut fused: Vec<(ChunkId, f64, usize)> =
+        scores.into_iter().map(|(id, (s, o))| (id, s, o)).collect();
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
+    fused.into_iter().map(|(id, s, _)| (id, s)).collect()
+}
+
+/// Whether two 1-based inclusive line ranges share a line.
+pub fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
+    a.0 <= b.1 && b.0 <= a.1
+}
+
+/// Keeps, in order, each hit that overlaps no earlier kept hit of the same file.
+pub fn dedupe_overlapping(hits: Vec<SearchHit>) -> Vec<SearchHit> {
+    let mut kept: Vec<SearchHit> = Vec::with_capacity(hits.len());
+    for hit in hits {
+        let clash = kept.iter().any(|k| {
+            k.path == hit.path
+                && overlaps((k.start_line, k.end_line), (hit.start_line, hit.end_line))
+        });
+        if !clash {
+            kept.push(hit);
+        }
+    }
+    kept
+}
+
+/// The first lines of a chunk, at most `SNIPPET_LINES` lines and about `SNIPPET_BYTES`.
+pub(crate) fn snippet(content: &str) -> String {
+    const SNIPPET_LINES: usize = 12;
+    const SNIPPET_BYTES: usize = 800;
+    let mut out = String::new();
+    for line in content.lines().take(SNIPPET_LINES) {
+        if out.len() + line.len() > SNIPPET_BYTES {
+            let room = SNIPPET_BYTES.saturating_sub(out.len());
+            let mut end = room.min(line.len());
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.push_str(&line[..end]);
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_is_bounded() {
+        let text = (0..40)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(snippet(&text).lines().count(), 12);
+        assert!(snippet(&"é".repeat(2000)).len() <= 800);
+    }
+}
