@@ -155,6 +155,95 @@ async fn streams_markdown_and_applies_an_approved_edit() {
     assert_eq!(tty.exit_code(), 0);
 }
 
+/// Issue 14: plan mode ends with the plan on screen for approval; "accept edits" goes on
+/// in auto-edit, so the edit that follows runs without another question.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_plan_goes_on_in_auto_edit() {
+    let sandbox = Sandbox::new();
+    sandbox.write("notes.txt", "teh plan\n");
+    let server = mock(Script::new(vec![
+        Turn::tool_call(
+            "exit_plan_mode",
+            json!({"plan": "1. Fix the typo in notes.txt\n2. Done"}),
+        ),
+        Turn::tool_call(
+            "edit",
+            json!({"path": "notes.txt", "old_string": "teh", "new_string": "the"}),
+        ),
+        Turn::text("Fixed as planned."),
+    ]))
+    .await;
+    let mut tty = spawn_sized(
+        &sandbox,
+        &anthropic(&server),
+        &["--permission-mode", "plan"],
+        40,
+        COLS,
+    );
+    wait_idle(&tty);
+    tty.line("fix my notes");
+    let screen = tty.wait("the plan dialog", |s| {
+        s.contains("Approve the plan?") && s.contains(" · ctx ")
+    });
+    assert!(screen.contains("1. Fix the typo in notes.txt"), "{screen}");
+    assert!(
+        screen.contains("Yes, and accept edits without asking"),
+        "{screen}"
+    );
+    assert_eq!(sandbox.read("notes.txt"), "teh plan\n");
+    tty.send("2");
+    tty.wait_for("Fixed as planned.");
+    let screen = wait_idle(&tty);
+    assert!(
+        screen.contains("auto-edit"),
+        "the status line shows the new mode: {screen}"
+    );
+    assert!(
+        !screen.contains("Allow edit?"),
+        "no second question: {screen}"
+    );
+    assert_eq!(sandbox.read("notes.txt"), "the plan\n");
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
+/// Issue 14: a sub-agent's work is one line that folds when it is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sub_agent_shows_as_one_folded_line() {
+    let sandbox = Sandbox::new();
+    sandbox.write("src/retry.rs", "pub fn retry() {}\n");
+    let server = mock(Script::new(vec![
+        Turn::tool_call(
+            "task",
+            json!({"agent": "explorer", "description": "find the retry code", "prompt": "Where is retry defined?"}),
+        ),
+        Turn::tool_call("grep", json!({"pattern": "fn retry"})),
+        Turn::text("src/retry.rs:1"),
+        Turn::text("It is in src/retry.rs."),
+    ]))
+    .await;
+    let mut tty = spawn(&sandbox, &anthropic(&server), &[]);
+    wait_idle(&tty);
+    tty.line("where is retry?");
+    tty.wait_for("It is in src/retry.rs.");
+    let screen = wait_idle(&tty);
+    let line = screen
+        .lines()
+        .find(|l| l.contains("explorer-1"))
+        .unwrap_or_else(|| panic!("a line for the sub-agent: {screen}"));
+    assert!(
+        line.contains("✓ explorer-1 · find the retry code · 1 tool call"),
+        "{line}"
+    );
+    assert_eq!(
+        screen.lines().filter(|l| l.contains("explorer-1")).count(),
+        1,
+        "folded into one line: {screen}"
+    );
+    tty.send("\u{4}");
+    assert_eq!(tty.exit_code(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn denying_a_command_with_feedback_tells_the_model() {
     let sandbox = Sandbox::new();
