@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::embed::Embedder;
 use crate::error::{IndexError, Result};
 use crate::search::{
-    SearchHit, SearchMode, SearchQuery, SearchResults, dedupe_overlapping, rrf_fuse,
+    SearchHit, SearchMode, SearchQuery, SearchResults, dedupe_overlapping, full_text_weight,
+    weighted_rrf_fuse,
 };
 use crate::store::{ChunkRow, SCHEMA_VERSION, Store};
 use crate::tokenize;
@@ -371,7 +372,25 @@ impl Index {
         for list in &mut lists {
             list.retain(|id| rows.get(id).is_some_and(keep));
         }
-        let fused = rrf_fuse(&lists, query.rrf_k);
+        // Plain-language questions lean on meaning, questions naming code on words: the
+        // full-text list (the last one) is weighted by what the query looks like.
+        let text_weight = full_text_weight(&query.text);
+        let weighted: Vec<(&[ChunkId], f64)> = lists
+            .iter()
+            .enumerate()
+            .map(|(i, list)| {
+                let is_text = i + 1 == lists.len() && query.mode != SearchMode::Vector;
+                (
+                    list.as_slice(),
+                    if is_text && lists.len() > 1 {
+                        text_weight
+                    } else {
+                        1.0
+                    },
+                )
+            })
+            .collect();
+        let fused = weighted_rrf_fuse(&weighted, query.rrf_k);
         let mut fresh: HashMap<String, bool> = HashMap::new();
         let mut stale = Vec::new();
         let mut hits: Vec<SearchHit> = Vec::new();

@@ -46,7 +46,8 @@ pub use index::{
     CHUNKER_VERSION, Index, IndexOptions, OpenNotice, chunker_id, hash_bytes, index_dir,
 };
 pub use search::{
-    SearchHit, SearchMode, SearchQuery, SearchResults, dedupe_overlapping, overlaps, rrf_fuse,
+    SearchHit, SearchMode, SearchQuery, SearchResults, dedupe_overlapping, full_text_weight,
+    overlaps, rrf_fuse, weighted_rrf_fuse,
 };
 pub use store::{ChunkRow, SCHEMA_VERSION};
 pub use update::{Progress, UpdateOptions, UpdateStats};

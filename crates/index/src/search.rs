@@ -103,15 +103,21 @@ pub struct SearchResults {
 /// `Σ 1 / (k + rank)` over the lists it appears in, ranks from 1. Best first; ties
 /// keep the order in which ids were first seen, list by list.
 pub fn rrf_fuse(lists: &[Vec<ChunkId>], k: f64) -> Vec<(ChunkId, f64)> {
+    let weighted: Vec<(&[ChunkId], f64)> = lists.iter().map(|l| (l.as_slice(), 1.0)).collect();
+    weighted_rrf_fuse(&weighted, k)
+}
+
+/// [`rrf_fuse`] with a weight per list: `Σ w / (k + rank)`.
+pub fn weighted_rrf_fuse(lists: &[(&[ChunkId], f64)], k: f64) -> Vec<(ChunkId, f64)> {
     let mut scores: HashMap<ChunkId, (f64, usize)> = HashMap::new();
     let mut order = 0;
-    for list in lists {
+    for (list, weight) in lists {
         for (rank, &id) in list.iter().enumerate() {
             let entry = scores.entry(id).or_insert_with(|| {
                 order += 1;
                 (0.0, order)
             });
-            entry.0 += 1.0 / (k + rank as f64 + 1.0);
+            entry.0 += weight / (k + rank as f64 + 1.0);
         }
     }
     let mut fused: Vec<(ChunkId, f64, usize)> =
@@ -120,24 +126,60 @@ pub fn rrf_fuse(lists: &[Vec<ChunkId>], k: f64) -> Vec<(ChunkId, f64)> {
     fused.into_iter().map(|(id, s, _)| (id, s)).collect()
 }
 
+/// How much the full-text list counts against the vector list for `query`: as much when
+/// the query names code (an identifier in `snake_case` or `CamelCase`, a path, a call),
+/// half as much when it is plain language, where word matches are weak evidence and
+/// meaning is what the embedding captures.
+pub fn full_text_weight(query: &str) -> f64 {
+    let names_code = query.split_whitespace().any(|word| {
+        let word = word.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
+        let inner_capital =
+            word.chars().skip(1).any(char::is_uppercase) && word.chars().any(char::is_lowercase);
+        (word.contains('_') && word.len() > 2)
+            || inner_capital
+            || query.contains("::")
+            || query.contains("()")
+            || query.contains('`')
+    });
+    if names_code { 1.0 } else { 0.5 }
+}
+
 /// Whether two 1-based inclusive line ranges share a line.
 pub fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
     a.0 <= b.1 && b.0 <= a.1
 }
 
-/// Keeps, in order, each hit that overlaps no earlier kept hit of the same file.
+/// Keeps, in order, each hit that overlaps no earlier kept hit of the same file — except
+/// that a range nested in a much larger one (a method inside its class's outline) is not
+/// the same result: they answer at different granularity, and dropping every method once
+/// the class is shown would hide the code the question was about.
 pub fn dedupe_overlapping(hits: Vec<SearchHit>) -> Vec<SearchHit> {
     let mut kept: Vec<SearchHit> = Vec::with_capacity(hits.len());
     for hit in hits {
+        let range = (hit.start_line, hit.end_line);
         let clash = kept.iter().any(|k| {
-            k.path == hit.path
-                && overlaps((k.start_line, k.end_line), (hit.start_line, hit.end_line))
+            let other = (k.start_line, k.end_line);
+            k.path == hit.path && overlaps(other, range) && !nested_apart(other, range)
         });
         if !clash {
             kept.push(hit);
         }
     }
     kept
+}
+
+/// How many times longer a container must be than a range inside it for the two to count
+/// as different results.
+const NESTED_RATIO: usize = 3;
+
+/// Whether one range lies inside the other and the outer one is at least
+/// [`NESTED_RATIO`] times as long.
+fn nested_apart(a: (usize, usize), b: (usize, usize)) -> bool {
+    let len = |r: (usize, usize)| r.1.saturating_sub(r.0) + 1;
+    let inside = |inner: (usize, usize), outer: (usize, usize)| {
+        outer.0 <= inner.0 && inner.1 <= outer.1 && len(outer) >= NESTED_RATIO * len(inner)
+    };
+    inside(a, b) || inside(b, a)
 }
 
 /// The first lines of a chunk, at most `SNIPPET_LINES` lines and about `SNIPPET_BYTES`.

@@ -136,4 +136,31 @@ fn overlapping_ranges_of_a_file_are_reported_once() {
         .map(|h| (h.path.as_str(), h.start_line))
         .collect();
     assert_eq!(got, [("a.rs", 10), ("b.rs", 15), ("a.rs", 21)]);
+
+    // A method inside a class's much longer outline is a result of its own.
+    let kept = dedupe_overlapping(vec![
+        hit("c.py", 100, 400),
+        hit("c.py", 120, 150),
+        hit("c.py", 110, 390),
+    ]);
+    let got: Vec<usize> = kept.iter().map(|h| h.start_line).collect();
+    assert_eq!(
+        got,
+        [100, 120],
+        "the nested method stays; a near-copy of the class goes"
+    );
+}
+
+#[test]
+fn plain_language_leans_on_meaning_and_code_names_on_words() {
+    use cuervo_index::full_text_weight;
+    assert_eq!(full_text_weight("where are redirects followed"), 0.5);
+    assert_eq!(full_text_weight("what does parse_config return"), 1.0);
+    assert_eq!(full_text_weight("how is RepoMap built"), 1.0);
+    assert_eq!(full_text_weight("what calls `send`"), 1.0);
+    assert_eq!(
+        full_text_weight("HTTP proxies and TLS"),
+        0.5,
+        "acronyms are words"
+    );
 }
