@@ -17,6 +17,14 @@ fn fallback_config(sandbox: &Sandbox, fallback: &str) {
     ));
 }
 
+/// Keys for both providers and nothing else: routing is decided without a request.
+fn keys() -> Vec<(String, String)> {
+    vec![
+        ("ANTHROPIC_API_KEY".to_owned(), "sk-ant-test".to_owned()),
+        ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
+    ]
+}
+
 fn env(anthropic: &MockServer, openai: &MockServer) -> Vec<(String, String)> {
     vec![
         ("ANTHROPIC_BASE_URL".into(), anthropic.anthropic_base_url()),
@@ -223,10 +231,7 @@ async fn models_route_explains_roles_fallbacks_and_what_was_left_out() {
     sandbox.user_config(
         "routing:\n  fallback: [openai/gpt-4.1, no-such-provider/x]\n  roles:\n    explore: gpt-4.1-mini\n",
     );
-    let env = vec![
-        ("ANTHROPIC_API_KEY".to_owned(), "sk-ant-test".to_owned()),
-        ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
-    ];
+    let env = keys();
     let out = sandbox
         .cuervo(&env, &["models", "route", "--role", "explore", "--explain"])
         .await;
@@ -274,10 +279,7 @@ async fn an_untrusted_project_cannot_add_a_fallback() {
         ".cuervo/config.yml",
         "routing:\n  fallback: [openai/gpt-4.1]\n  roles:\n    explore: openai/gpt-4.1\n",
     );
-    let env = vec![
-        ("ANTHROPIC_API_KEY".to_owned(), "sk-ant-test".to_owned()),
-        ("OPENAI_API_KEY".to_owned(), "sk-test".to_owned()),
-    ];
+    let env = keys();
     let out = sandbox
         .cuervo(&env, &["models", "route", "--role", "explore", "--explain"])
         .await;
