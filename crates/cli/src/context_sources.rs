@@ -171,9 +171,10 @@ pub struct ProjectMap {
     waited: std::sync::atomic::AtomicBool,
 }
 
-/// How long the first turn waits for a map still being built (a small project's takes
-/// milliseconds; a large one's is left to a later turn).
-const FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(400);
+/// How long the first turn waits for a map still being built: a small project's takes
+/// milliseconds (and any project's, once its tags are cached); a large one's first build
+/// is left to a later turn rather than delaying the first answer.
+const FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl ProjectMap {
     /// Starts building the map of `root` in the background, with the tags kept in the
