@@ -286,3 +286,56 @@ async fn a_nearly_full_session_is_compacted_before_the_next_prompt() {
     );
     assert!(!sent.iter().any(|t| t.contains("First answer")), "{sent:?}");
 }
+
+/// Issue 14: a custom agent from Claude Code's `.claude/agents/` runs with exactly the tools
+/// its front matter lists (mapped to Cuervo's; one Cuervo does not have is dropped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_code_agent_runs_with_exactly_its_tools() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        ".claude/agents/code-reviewer.md",
+        "---\nname: code-reviewer\ndescription: Reviews code for bugs.\ntools: Read, Grep, Glob, WebFetch\n---\nCODE-REVIEWER: you review code and report bugs with path:line.\n",
+    );
+    let server = mock(Script::new(vec![
+        Turn::tool_call(
+            "task",
+            json!({"agent": "code-reviewer", "description": "review", "prompt": "Review src/lib.rs."}),
+        ),
+        Turn::text("No bugs found."),
+        Turn::text("The reviewer found no bugs."),
+    ]))
+    .await;
+    let out = sandbox
+        .cuervo(&Wire::Anthropic.env(&server), &["-p", "review my code"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "The reviewer found no bugs.\n");
+    let requests = server.requests();
+    let reviewer = &requests[1];
+    assert!(
+        reviewer.body["system"]
+            .to_string()
+            .contains("CODE-REVIEWER"),
+        "the agent's own prompt: {}",
+        reviewer.body["system"]
+    );
+    let tools: Vec<String> = reviewer.body["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(tools, ["glob", "grep", "read"]);
+    // The main agent was offered it, described as its file says.
+    let task = requests[0].body["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .find(|t| t["name"] == "task")
+        .expect("the task tool")
+        .to_string();
+    assert!(
+        task.contains("code-reviewer: Reviews code for bugs."),
+        "{task}"
+    );
+}
