@@ -1,6 +1,6 @@
 //! Measurements for docs/adr/0002-codebase-index.md.
 //!
-//! `cargo run --release -p cuervo-index --example bench -- [TREE] [WORK_DIR]`
+//! `cargo run --release -p cuervo-index --example index_bench -- [TREE] [WORK_DIR]`
 //!
 //! 1. The default vector backend alone: 100,000 random 384-dimensional unit vectors,
 //!    search p50/p95 and recall@10 against exact search, persist and load times, RSS.
