@@ -131,9 +131,19 @@ pub async fn run(
     let mut renderer = Renderer::new(format, std::io::stdout(), std::io::stderr());
     conversation.submit(Op::UserInput { message });
     let mut outcome = None;
+    // The model that answered last: a fallback's, when the chosen one failed.
+    let mut answered = (started.provider.clone(), started.model.clone());
     while let Some(event) = conversation.next_event().await {
         match event {
-            ConversationEvent::Agent(event) => renderer.event(&event),
+            ConversationEvent::Agent(event) => {
+                if let cuervo_domain::AgentEvent::ModelInvoked {
+                    provider, model, ..
+                } = &event
+                {
+                    answered = (provider.clone(), model.clone());
+                }
+                renderer.event(&event);
+            }
             ConversationEvent::TurnEnded { result } => {
                 outcome = Some(result);
                 break;
@@ -153,8 +163,8 @@ pub async fn run(
         result: String::new(),
         error: None,
         session_id: session.to_string(),
-        provider: started.provider.clone(),
-        model: started.model.clone(),
+        provider: answered.0,
+        model: answered.1,
         num_turns: 0,
         usage: spend.usage,
         cost_usd: spend.exact().map(|c| c.usd()),

@@ -28,6 +28,8 @@ pub struct RunSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub session_id: String,
+    /// The provider and model that answered last (a fallback's, when the chosen one
+    /// failed).
     pub provider: String,
     pub model: String,
     pub num_turns: u32,

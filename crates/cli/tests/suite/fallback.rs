@@ -63,6 +63,18 @@ async fn a_failing_provider_hands_the_turn_to_the_fallback_with_one_line_said() 
         "no log records: {}",
         out.stderr
     );
+    // The JSON result names the model that answered.
+    let anthropic_again = mock(Script::new(vec![Turn::status(500), Turn::status(500)])).await;
+    let openai_again = mock(Script::new(vec![Turn::text("Again.")])).await;
+    let json = sandbox
+        .cuervo(
+            &env(&anthropic_again, &openai_again),
+            &["-p", "hello", "--output-format", "json"],
+        )
+        .await;
+    let result = &json.json_lines()[0];
+    assert_eq!(result["provider"], "openai", "{result}");
+    assert_eq!(result["model"], "mock-fallback", "{result}");
     // The fallback was sent the user's message in its own format.
     let sent = openai.requests();
     assert_eq!(sent.len(), 1);
