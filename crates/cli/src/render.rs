@@ -178,7 +178,7 @@ impl<O: Write, E: Write> Renderer<O, E> {
             writeln!(
                 self.err,
                 "{}",
-                usage_line(&summary.usage, summary.cost_usd.map(usd_to_cost))
+                usage_line(&summary.usage, summary.cost_usd.map(Cost::from_usd))
             )?;
         }
         Ok(())
@@ -240,12 +240,6 @@ pub fn todo_line(items: &[cuervo_domain::TodoItem]) -> String {
         line.push_str(&format!(" · now: {}", truncate(&now.content, 120)));
     }
     line
-}
-
-fn usd_to_cost(usd: f64) -> Cost {
-    Cost {
-        micro_usd: (usd * 1_000_000.0).round().max(0.0) as u64,
-    }
 }
 
 /// `tokens: 1,234 in · 56 out · cost $0.0042` (or `· cost unknown`).

@@ -11,7 +11,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use cuervo_domain::{
-    AgentEvent, ContentBlock, Cost, Message, ModelError, ModelErrorKind, ModelRequest, Usage,
+    AgentEvent, ContentBlock, Cost, Message, ModelError, ModelErrorKind, ModelRequest, Spend, Usage,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -101,16 +101,10 @@ impl Agent {
                 "the model did not finish a summary; the conversation is unchanged",
             ));
         }
-        let (unfinished, unfinished_cost) = sink.take();
-        let mut usage = turn.usage;
-        usage.add(&unfinished);
-        let cost = match (turn.cost, unfinished_cost) {
-            (Some(a), Some(b)) => Some(Cost {
-                micro_usd: a.micro_usd.saturating_add(b.micro_usd),
-            }),
-            (cost, None) => cost,
-            (None, Some(_)) => None,
-        };
+        // The summary call and any broken attempts, each priced at its own model.
+        let mut spend = sink.take();
+        spend.add_call(&turn.usage, turn.cost);
+        let (usage, cost) = (spend.usage, spend.exact());
         Ok(Compaction {
             summary: summary.trim().to_owned(),
             cost,
@@ -120,12 +114,13 @@ impl Agent {
     }
 }
 
-/// Sums the usage of a summary's broken attempts (`CallUnfinished`); drops the rest.
+/// Sums what a summary's broken attempts (`CallUnfinished`) used and cost; drops the
+/// rest.
 #[derive(Default)]
-struct UnfinishedUsage(Mutex<(Usage, Option<Cost>)>);
+struct UnfinishedUsage(Mutex<Spend>);
 
 impl UnfinishedUsage {
-    fn take(&self) -> (Usage, Option<Cost>) {
+    fn take(&self) -> Spend {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -133,10 +128,10 @@ impl UnfinishedUsage {
 impl EventSink for UnfinishedUsage {
     fn emit(&self, event: AgentEvent) {
         if let AgentEvent::CallUnfinished { usage, cost, .. } = event {
-            let mut total = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            total.0.add(&usage);
-            let sum = total.1.unwrap_or_default().micro_usd + cost.unwrap_or_default().micro_usd;
-            total.1 = Some(Cost { micro_usd: sum });
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .add_call(&usage, cost);
         }
     }
 }
