@@ -19,13 +19,21 @@ pub const INSTRUCTION_FILES: [&str; 2] = ["CUERVO.md", "AGENTS.md"];
 /// Instruction files above this size are cut (they go into the model's context).
 const MAX_INSTRUCTION_BYTES: usize = 32 * 1024;
 
-/// The instruction file of one directory, if it has one: its name and content.
-pub fn instruction_file(dir: &Path) -> Option<(String, String)> {
+/// The instruction file of one directory, if it has one: its name and content. With
+/// `within` (the project root), a file that is a link must resolve inside it: a repository
+/// may link `CUERVO.md` to its `AGENTS.md`, but not pull a file of the machine (a key) into
+/// what the model is sent.
+pub fn instruction_file(dir: &Path, within: Option<&Path>) -> Option<(String, String)> {
     INSTRUCTION_FILES.into_iter().find_map(|name| {
         let path = dir.join(name);
-        // A link could pull in any file of the machine.
-        if path.symlink_metadata().ok()?.file_type().is_symlink() {
-            return None;
+        if let Some(root) = within
+            && path.symlink_metadata().ok()?.file_type().is_symlink()
+        {
+            let target = std::fs::canonicalize(&path).ok()?;
+            let root = std::fs::canonicalize(root).ok()?;
+            if !target.starts_with(&root) {
+                return None;
+            }
         }
         let mut text = std::fs::read_to_string(&path).ok()?;
         if text.len() > MAX_INSTRUCTION_BYTES {
@@ -44,7 +52,7 @@ pub fn instruction_file(dir: &Path) -> Option<(String, String)> {
 /// config directory (`~/.config/cuervo`).
 pub fn user_instructions(config_dir: Option<&Path>) -> Option<(String, String)> {
     let dir = config_dir?;
-    instruction_file(dir).map(|(name, text)| (dir.join(name).display().to_string(), text))
+    instruction_file(dir, None).map(|(name, text)| (dir.join(name).display().to_string(), text))
 }
 
 /// The instruction files of the project's subdirectories.
@@ -81,7 +89,7 @@ impl InstructionFiles for ProjectInstructions {
                 std::path::Component::Normal(name) => dir.push(name),
                 _ => return Vec::new(),
             }
-            if let Some((name, text)) = instruction_file(&dir) {
+            if let Some((name, text)) = instruction_file(&dir, Some(&self.root)) {
                 let file = dir.join(name);
                 let shown = file
                     .strip_prefix(&self.root)
@@ -331,6 +339,20 @@ mod tests {
             nested.for_path("README.md").is_empty(),
             "the root's file is in the prompt"
         );
+        // A link inside the project is followed; one leaving it is not.
+        std::os::unix::fs::symlink(root.join("src/AGENTS.md"), root.join("src/api/CUERVO.md"))
+            .expect("link");
+        assert_eq!(nested.for_path("src/api/x.rs").len(), 2);
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::write(outside.path().join("secret"), "KEY").expect("write");
+        std::fs::remove_file(root.join("src/api/CUERVO.md")).expect("unlink");
+        std::os::unix::fs::symlink(
+            outside.path().join("secret"),
+            root.join("src/api/CUERVO.md"),
+        )
+        .expect("link");
+        let found = nested.for_path("src/api/x.rs");
+        assert!(found.iter().all(|(_, text)| text != "KEY"), "{found:?}");
         let absolute = root.join("src/x.rs").display().to_string();
         assert_eq!(nested.for_path(&absolute).len(), 1);
     }

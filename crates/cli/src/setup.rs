@@ -53,11 +53,7 @@ impl Project {
 
     /// `CUERVO.md`, else `AGENTS.md`, at the root: the project's standing instructions.
     pub fn instructions(&self) -> Option<(String, String)> {
-        ["CUERVO.md", "AGENTS.md"].into_iter().find_map(|name| {
-            std::fs::read_to_string(self.root.join(name))
-                .ok()
-                .map(|text| (name.to_owned(), text))
-        })
+        crate::context_sources::instruction_file(&self.root, Some(&self.root))
     }
 }
 
