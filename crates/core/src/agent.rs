@@ -340,7 +340,7 @@ impl Agent {
         if let Some(delegation) = &self.delegation {
             delegation.new_turn();
         }
-        self.refresh_turn_context(&session.messages);
+        self.refresh_turn_context(&session.messages).await;
         emit(
             events,
             AgentEvent::AgentStarted {

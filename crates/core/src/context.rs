@@ -100,7 +100,7 @@ fn looks_like_identifier(word: &str) -> bool {
 impl Agent {
     /// The system prompt for this user turn: the configured one and, when a map source is
     /// set, the map for the conversation so far.
-    pub(crate) fn refresh_turn_context(&self, messages: &[Message]) {
+    pub(crate) async fn refresh_turn_context(&self, messages: &[Message]) {
         let Some((source, budget)) = &self.repo_map else {
             return;
         };
@@ -110,9 +110,18 @@ impl Agent {
             .capabilities(&self.config.model)
             .context_window;
         let budget = (*budget).min(usize::try_from(window / 16).unwrap_or(usize::MAX));
-        let map = (budget > 0)
-            .then(|| source.render(&focus_of(messages), budget))
-            .flatten();
+        let map = if budget > 0 {
+            // Rendering walks the tree, may wait for the first build and ranks the whole
+            // graph: file I/O and tens of milliseconds, kept off the async workers.
+            let source = source.clone();
+            let focus = focus_of(messages);
+            tokio::task::spawn_blocking(move || source.render(&focus, budget))
+                .await
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
         *self
             .turn_map
             .lock()
