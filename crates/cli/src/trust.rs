@@ -86,8 +86,6 @@ const SAFE_TOP_KEYS: &[&str] = &[
     "max_turns",
     "token_budget",
     "stream",
-    "auto_compact",
-    "repo_map_tokens",
 ];
 
 /// Splits a project layer into what applies without trust and what needs it, judged
@@ -153,6 +151,23 @@ fn judge_top(name: &str, value: &Value, base: &Value) -> Result<(), &'static str
             .filter(|p| lookup(base, &["providers", p]).is_some())
             .map(|_| ())
             .ok_or("a provider you have not configured"),
+        // Compacting more often means more summary calls, a bigger map more tokens per
+        // request: a project may only ask for less of either.
+        "auto_compact" => {
+            let yours = lookup(base, &[name]).and_then(Value::as_f64);
+            match (value.as_f64(), yours) {
+                _ if value.is_null() => Ok(()),
+                (Some(fraction), Some(yours)) if fraction >= yours => Ok(()),
+                _ => Err("compacts more often than you set (more summary calls)"),
+            }
+        }
+        "repo_map_tokens" => match (
+            value.as_u64(),
+            lookup(base, &[name]).and_then(Value::as_u64),
+        ) {
+            (Some(tokens), Some(yours)) if tokens <= yours => Ok(()),
+            _ => Err("a larger repository map than you set (more tokens per request)"),
+        },
         _ => Err("not known to be safe"),
     }
 }
@@ -555,6 +570,42 @@ mod tests {
 
     fn keys(gated: &[GatedSetting]) -> Vec<&str> {
         gated.iter().map(|g| g.key.as_str()).collect()
+    }
+
+    /// A project may ask for less compaction and a smaller map, never for more of either
+    /// (each costs the user tokens), nor routing, retries or the semantic cache.
+    #[test]
+    fn context_and_resilience_settings_only_narrow_without_trust() {
+        let base = yaml("auto_compact: 0.8\nrepo_map_tokens: 1024\n");
+        let narrow = yaml("auto_compact: 0.9\nrepo_map_tokens: 256\n");
+        let (_, gated) = split_project_layer(narrow, &base);
+        assert!(gated.is_empty(), "{:?}", keys(&gated));
+        let (_, gated) = split_project_layer(yaml("auto_compact: null\n"), &base);
+        assert!(gated.is_empty(), "turning it off narrows");
+        let wide = yaml(
+            "auto_compact: 0.1\nrepo_map_tokens: 100000\nrouting: {fallback: [auto]}\n\
+             retry: {base_delay_ms: 1}\ncache: {semantic: true}\n",
+        );
+        let (_, gated) = split_project_layer(wide, &base);
+        let mut got = keys(&gated);
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [
+                "auto_compact",
+                "cache.semantic",
+                "repo_map_tokens",
+                "retry.base_delay_ms",
+                "routing.fallback"
+            ]
+        );
+        let off = yaml("auto_compact: null\n");
+        let (_, gated) = split_project_layer(yaml("auto_compact: 0.8\n"), &off);
+        assert_eq!(
+            keys(&gated),
+            ["auto_compact"],
+            "turning it on when you turned it off"
+        );
     }
 
     #[test]
