@@ -3,18 +3,26 @@
 //! answers it, asked in every search mode and of a ripgrep-style keyword baseline.
 //!
 //! ```text
-//! scripts/fetch-eval-corpus      # the pinned corpus (requests 2.32.3 from PyPI)
+//! scripts/fetch-eval-corpus      # the pinned corpora (requests 2.32.3, ignore 0.4.35)
 //! scripts/fetch-models           # all-MiniLM-L6-v2 (for the default embedder)
 //! cargo run --release -p cuervo-index --example eval -- [OPTIONS]
+//! cargo run --release -p cuervo-index --example eval -- \
+//!     --corpus ~/.cache/cuervo/eval/ignore-0.4.35     # the second set
 //! ```
+//!
+//! Two sets: `requests-2.32.3` (85 questions about the Python HTTP library, the
+//! default) and `ignore-0.4.35` (54 questions about the Rust crate behind ripgrep's
+//! gitignore handling and parallel directory walk), each asked the way someone who has
+//! not read the code would ask, mostly without identifiers. Tune on one, check on the
+//! other: a change that helps only one set is fitting that set.
 //!
 //! Options:
 //!
 //! - `--corpus DIR`: the codebase (default: `$CUERVO_EVAL_CACHE/requests-2.32.3`, where
 //!   `scripts/fetch-eval-corpus` puts it; `CUERVO_EVAL_CACHE` defaults to
 //!   `~/.cache/cuervo/eval`).
-//! - `--queries FILE`: the query set, JSON Lines (default: `crates/index/eval/
-//!   requests-2.32.3.jsonl`). Each line: `{"id", "query", "path", "start_line",
+//! - `--queries FILE`: the query set, JSON Lines (default: `crates/index/eval/NAME.jsonl`
+//!   for a corpus directory named `NAME`, e.g. `requests-2.32.3`). Each line: `{"id", "query", "path", "start_line",
 //!   "end_line"}` (path relative to the corpus root, lines 1-based and inclusive), and
 //!   optionally `"identifiers": true` for a query that names code identifiers and
 //!   `"symbol"` (the function or class the range was taken from; not used in scoring).
@@ -80,9 +88,7 @@ fn cache_dir(var: &str, leaf: &str) -> PathBuf {
 fn parse_args() -> BoxResult<Args> {
     let mut args = Args {
         corpus: cache_dir("CUERVO_EVAL_CACHE", "eval").join(CORPUS),
-        queries: Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("eval")
-            .join(format!("{CORPUS}.jsonl")),
+        queries: PathBuf::new(),
         embedder: "minilm".into(),
         model: cache_dir("CUERVO_MODEL_CACHE", "models").join("all-MiniLM-L6-v2"),
         index_dir: None,
@@ -117,6 +123,16 @@ fn parse_args() -> BoxResult<Args> {
             }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
         }
+    }
+    if args.queries.as_os_str().is_empty() {
+        // The set named after the corpus directory.
+        let name = args
+            .corpus
+            .file_name()
+            .map_or_else(|| CORPUS.into(), |n| n.to_string_lossy().into_owned());
+        args.queries = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("eval")
+            .join(format!("{name}.jsonl"));
     }
     if !matches!(args.embedder.as_str(), "minilm" | "hash") {
         return Err(format!(

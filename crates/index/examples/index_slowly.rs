@@ -19,7 +19,12 @@ fn main() -> anyhow_free::Result {
         root.as_ref(),
         base.as_ref(),
         &embedder,
-        IndexOptions::default(),
+        // The backend the integration suite runs on (see `tests/suite/mod.rs`).
+        IndexOptions {
+            #[cfg(feature = "lancedb")]
+            backend: cuervo_index::VectorBackend::LanceDb,
+            ..IndexOptions::default()
+        },
     )?;
     let options = UpdateOptions {
         batch_files: 1,

@@ -50,6 +50,12 @@ pub enum IndexError {
     /// SQLite failed.
     #[error("the index database failed: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// More files changed than [`crate::UpdateOptions::max_changed_files`] allows.
+    #[error("{files} files changed since the last indexing; run `cuervo index` to include them")]
+    TooManyChanges { files: usize },
+    /// The vector store backend failed (LanceDB).
+    #[error("the vector store at {} failed: {message}; run `cuervo index --rebuild` if it persists", path.display())]
+    Backend { path: PathBuf, message: String },
     /// The run was stopped by its caller (see [`crate::UpdateOptions::stop_after_batches`]).
     #[error("indexing was stopped after {batches} batches; run it again to finish")]
     Stopped { batches: usize },

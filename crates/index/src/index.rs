@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::embed::Embedder;
 use crate::error::{IndexError, Result};
 use crate::search::{
-    SearchHit, SearchMode, SearchQuery, SearchResults, dedupe_overlapping, full_text_weight,
-    weighted_rrf_fuse,
+    QueryIntent, SearchHit, SearchMode, SearchQuery, SearchResults, chunk_role, dedupe_overlapping,
+    full_text_weight, role_weight, weighted_rrf_fuse,
 };
 use crate::store::{ChunkRow, SCHEMA_VERSION, Store};
 use crate::tokenize;
@@ -30,11 +30,81 @@ const FTS_POSTINGS_BUDGET: u64 = 20_000;
 pub(crate) const DB_FILE: &str = "index.db";
 pub(crate) const VECTOR_FILE: &str = "vectors.bin";
 pub(crate) const LOCK_FILE: &str = "index.lock";
+/// The LanceDB backend's directory (removed with the database on a rebuild, whether or
+/// not this build has the backend).
+pub(crate) const LANCE_DIR: &str = "lance";
 
-/// How an index chunks files.
+/// How an index chunks files and where it keeps vectors.
 #[derive(Debug, Clone, Default)]
 pub struct IndexOptions {
     pub chunk: ChunkOptions,
+    pub backend: VectorBackend,
+}
+
+/// Which [`VectorIndex`] implementation keeps the vectors. Both pass the same test
+/// suite; the numbers that chose the default are in docs/adr/0002-codebase-index.md.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VectorBackend {
+    /// [`FlatIndex`]: an int8 scan re-scored in `f32` (exact), one file. The default.
+    #[default]
+    Flat,
+    /// LanceDB (IVF-HNSW-SQ past 20,000 vectors); cargo feature `lancedb`.
+    #[cfg(feature = "lancedb")]
+    LanceDb,
+}
+
+impl VectorBackend {
+    /// The backends this build has, by the names [`VectorBackend::from_name`] takes.
+    pub fn available() -> &'static [&'static str] {
+        #[cfg(feature = "lancedb")]
+        return &["flat", "lancedb"];
+        #[cfg(not(feature = "lancedb"))]
+        &["flat"]
+    }
+
+    /// The backend called `name` (`flat`, `lancedb`), if this build has it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "flat" => Some(Self::Flat),
+            #[cfg(feature = "lancedb")]
+            "lancedb" => Some(Self::LanceDb),
+            _ => None,
+        }
+    }
+
+    /// The name [`VectorBackend::from_name`] takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Flat => "flat",
+            #[cfg(feature = "lancedb")]
+            Self::LanceDb => "lancedb",
+        }
+    }
+
+    /// Loads the backend's files in `dir` (a not-found I/O error when there are none).
+    fn load(self, dir: &Path, dim: usize) -> Result<Box<dyn VectorIndex>> {
+        Ok(match self {
+            Self::Flat => Box::new(FlatIndex::load(&dir.join(VECTOR_FILE), dim)?),
+            #[cfg(feature = "lancedb")]
+            Self::LanceDb => Box::new(crate::lance::LanceIndex::load(
+                &dir.join(crate::lance::LANCE_DIR),
+                dim,
+            )?),
+        })
+    }
+
+    /// An empty index in `dir`, replacing the backend's files there.
+    fn create(self, dir: &Path, dim: usize) -> Result<Box<dyn VectorIndex>> {
+        Ok(match self {
+            Self::Flat => Box::new(FlatIndex::new(dir.join(VECTOR_FILE), dim)),
+            #[cfg(feature = "lancedb")]
+            Self::LanceDb => Box::new(crate::lance::LanceIndex::create(
+                &dir.join(crate::lance::LANCE_DIR),
+                dim,
+            )?),
+        })
+    }
 }
 
 /// What opening found and did about it (for a log line or a notice to the user).
@@ -54,6 +124,7 @@ pub struct Index {
     pub(crate) model_id: String,
     pub(crate) dim: usize,
     pub(crate) chunk_options: ChunkOptions,
+    pub(crate) backend: VectorBackend,
     pub(crate) store: Mutex<Store>,
     pub(crate) vectors: RwLock<Box<dyn VectorIndex>>,
     notices: Vec<OpenNotice>,
@@ -143,6 +214,13 @@ impl Index {
                         Err(e) => return Err(IndexError::io(path, e)),
                     }
                 }
+                // Another backend's files (LanceDB's directory) go with the database.
+                let lance = dir.join(LANCE_DIR);
+                match std::fs::remove_dir_all(&lance) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(IndexError::io(lance, e)),
+                }
                 notices.push(OpenNotice::Rebuilt { reason });
                 open_checked(&dir.join(DB_FILE), &expected).map_err(|reason| {
                     IndexError::Incompatible {
@@ -159,6 +237,7 @@ impl Index {
             model_id,
             dim,
             chunk_options: options.chunk,
+            backend: options.backend,
             store: Mutex::new(store),
             notices: Vec::new(),
         };
@@ -207,8 +286,7 @@ impl Index {
             .meta("log_floor")?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let path = self.dir.join(VECTOR_FILE);
-        let (loaded, notice) = match FlatIndex::load(&path, self.dim) {
+        let (loaded, notice) = match self.backend.load(&self.dir, self.dim) {
             Ok(v) if v.generation() >= floor => (Some(v), None),
             Ok(_) => (
                 None,
@@ -226,15 +304,15 @@ impl Index {
         let mut vectors = match loaded {
             Some(v) => v,
             None => {
-                let mut v = FlatIndex::new(&path, self.dim);
+                let mut v = self.backend.create(&self.dir, self.dim)?;
                 v.apply(&[], &store.all_vectors()?)?;
                 v.set_generation(store.generation()?);
                 v
             }
         };
-        replay(&store, &mut vectors)?;
+        replay(&store, vectors.as_mut())?;
         let mut guard = self.vectors.write().unwrap_or_else(|p| p.into_inner());
-        *guard = Box::new(vectors);
+        *guard = vectors;
         Ok(notice.map(|reason| OpenNotice::VectorsRebuilt { reason }))
     }
 
@@ -306,10 +384,12 @@ impl Index {
         let globs = Globs::new(&query.paths).map_err(|e| IndexError::Filter(e.to_string()))?;
         let filtered = !query.paths.is_empty() || !query.languages.is_empty();
         let k = query.k.max(1);
+        // Candidates per retriever: deep enough that a chunk ranked modestly by both
+        // retrievers still meets itself in the fusion.
         let pool = if filtered {
             (k * 50).max(1000)
         } else {
-            (k * 5).max(50)
+            (k * 10).max(100)
         };
         // The two retrievers run side by side: the scan on rayon's pool, BM25 in SQLite.
         let (vector_hits, text_hits) = rayon::join(
@@ -390,7 +470,20 @@ impl Index {
                 )
             })
             .collect();
-        let fused = weighted_rrf_fuse(&weighted, query.rrf_k);
+        let mut fused = weighted_rrf_fuse(&weighted, query.rrf_k);
+        if query.mode == SearchMode::Hybrid {
+            // Code first: tests, docs and examples the query does not ask about count a
+            // little less (a stable sort, so ties keep RRF's order).
+            let intent = QueryIntent::of(&query.text);
+            for (id, score) in &mut fused {
+                if let Some(r) = rows.get(id) {
+                    let role =
+                        chunk_role(&r.file_path, &r.chunk_type, &r.chunk_name, &r.content_text);
+                    *score *= role_weight(role, intent);
+                }
+            }
+            fused.sort_by(|a, b| b.1.total_cmp(&a.1));
+        }
         let mut fresh: HashMap<String, bool> = HashMap::new();
         let mut stale = Vec::new();
         let mut hits: Vec<SearchHit> = Vec::new();

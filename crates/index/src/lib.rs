@@ -33,6 +33,8 @@
 mod embed;
 mod error;
 mod index;
+#[cfg(feature = "lancedb")]
+mod lance;
 mod lock;
 mod search;
 mod store;
@@ -43,12 +45,15 @@ mod vector;
 pub use embed::{Embedder, HashEmbedder, normalize};
 pub use error::{EmbedError, IndexError, Result};
 pub use index::{
-    CHUNKER_VERSION, Index, IndexOptions, OpenNotice, chunker_id, hash_bytes, index_dir,
+    CHUNKER_VERSION, Index, IndexOptions, OpenNotice, VectorBackend, chunker_id, hash_bytes,
+    index_dir,
 };
+#[cfg(feature = "lancedb")]
+pub use lance::LanceIndex;
 pub use search::{
     SearchHit, SearchMode, SearchQuery, SearchResults, dedupe_overlapping, full_text_weight,
     overlaps, rrf_fuse, weighted_rrf_fuse,
 };
 pub use store::{ChunkRow, SCHEMA_VERSION};
-pub use update::{Progress, UpdateOptions, UpdateStats};
+pub use update::{Pending, Progress, UpdateOptions, UpdateStats};
 pub use vector::{ChunkId, FlatIndex, VectorHit, VectorIndex, VectorRow};

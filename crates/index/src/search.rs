@@ -1,6 +1,7 @@
 //! Hybrid search: vector and full-text candidates fused with Reciprocal Rank Fusion,
-//! filtered by path glob and language, checked against the files on disk, and
-//! de-duplicated by overlapping line ranges.
+//! weighted by a mild prior for source code over tests, docs and examples the query does
+//! not ask about ([`role_weight`]), filtered by path glob and language, checked against
+//! the files on disk, and de-duplicated by overlapping line ranges.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,8 @@ use crate::vector::ChunkId;
 /// Which retrievers a search uses (the single ones exist to measure the hybrid against).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SearchMode {
-    /// Vectors and full text, fused with RRF.
+    /// Vectors and full text, fused with RRF, source code before tests and docs the query
+    /// does not ask about.
     #[default]
     Hybrid,
     /// Vectors only.
@@ -83,7 +85,8 @@ pub struct SearchHit {
     /// `function`, `class`, `module` or `comment`.
     pub chunk_type: String,
     pub chunk_name: String,
-    /// The fused RRF score (or the single retriever's score in a single mode).
+    /// The fused RRF score times [`role_weight`] (or the single retriever's score in a
+    /// single mode).
     pub score: f64,
     /// The chunk's first lines.
     pub snippet: String,
@@ -142,6 +145,154 @@ pub fn full_text_weight(query: &str) -> f64 {
             || query.contains('`')
     });
     if names_code { 1.0 } else { 0.5 }
+}
+
+/// What part of a project a chunk belongs to, for [`role_weight`]: most questions are
+/// about the code itself, and tests, documentation and examples that mention the same
+/// words (a test named after the function it tests, a changelog entry) crowd it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkRole {
+    /// The project's own code (and anything not recognised as one of the others).
+    Source,
+    /// Tests: under a `test`/`tests`/`spec`/… directory, a `test_*`/`*_test`/`*.spec`
+    /// file, a `tests` module, or code marked `#[test]`/`#[cfg(test)]`.
+    Test,
+    /// Prose: Markdown, reStructuredText, AsciiDoc, Org, or anything under `docs/`.
+    Docs,
+    /// Examples and benchmarks.
+    Auxiliary,
+}
+
+/// Directory names whose files are tests.
+const TEST_DIRS: &[&str] = &[
+    "test",
+    "tests",
+    "testing",
+    "spec",
+    "specs",
+    "__tests__",
+    "testdata",
+    "fixtures",
+    "e2e",
+];
+/// File extensions of prose.
+/// (Not `txt`: `requirements.txt`, `CMakeLists.txt` are configuration.)
+const DOC_EXTENSIONS: &[&str] = &["md", "markdown", "rst", "adoc", "org"];
+/// Directory names whose files are documentation.
+const DOC_DIRS: &[&str] = &["doc", "docs"];
+/// Directory names whose files are examples or benchmarks.
+const AUX_DIRS: &[&str] = &["example", "examples", "bench", "benches", "benchmarks"];
+
+/// Classifies a chunk by its path, name and text (see [`ChunkRole`]).
+pub fn chunk_role(path: &str, chunk_type: &str, chunk_name: &str, content: &str) -> ChunkRole {
+    let lower = path.to_lowercase();
+    let mut parts: Vec<&str> = lower.split('/').collect();
+    let file = parts.pop().unwrap_or_default();
+    let (stem, ext) = match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, ext),
+        _ => (file, ""),
+    };
+    let in_dir = |names: &[&str]| parts.iter().any(|p| names.contains(p));
+    let first_name = chunk_name.split(',').next().unwrap_or_default().trim();
+    let test_file = in_dir(TEST_DIRS)
+        || stem.starts_with("test_")
+        || ["_test", "_tests", ".test", ".spec", "_spec"]
+            .iter()
+            .any(|s| stem.ends_with(s))
+        || matches!(stem, "test" | "tests" | "conftest");
+    let test_code = (chunk_type == "module" && matches!(chunk_name, "test" | "tests"))
+        || first_name.starts_with("test_")
+        || content.contains("#[test]")
+        || content.contains("#[cfg(test)]")
+        || content.contains("::test]");
+    if test_file || test_code {
+        ChunkRole::Test
+    } else if DOC_EXTENSIONS.contains(&ext) || in_dir(DOC_DIRS) {
+        ChunkRole::Docs
+    } else if in_dir(AUX_DIRS) {
+        ChunkRole::Auxiliary
+    } else {
+        ChunkRole::Source
+    }
+}
+
+/// Words that show a query is about tests, documentation, or examples.
+const TEST_WORDS: &[&str] = &[
+    "test",
+    "tests",
+    "testing",
+    "tested",
+    "fixture",
+    "fixtures",
+    "mock",
+    "mocks",
+    "pytest",
+    "unittest",
+    "spec",
+    "specs",
+    "assert",
+    "assertion",
+    "assertions",
+];
+// Not "history" or "release": code has those too (a redirect history, releasing a lock).
+const DOC_WORDS: &[&str] = &[
+    "doc",
+    "docs",
+    "documentation",
+    "documented",
+    "readme",
+    "changelog",
+    "notes",
+    "guide",
+    "tutorial",
+];
+const AUX_WORDS: &[&str] = &[
+    "example",
+    "examples",
+    "benchmark",
+    "benchmarks",
+    "bench",
+    "demo",
+];
+
+/// Which kinds of chunk a query asks for beyond the code itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryIntent {
+    pub tests: bool,
+    pub docs: bool,
+    pub examples: bool,
+}
+
+impl QueryIntent {
+    /// Reads the intent from the query's words (case-insensitive).
+    pub fn of(query: &str) -> Self {
+        let mut intent = Self::default();
+        for word in query
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let word = word.to_lowercase();
+            let word = word.as_str();
+            intent.tests |= TEST_WORDS.contains(&word);
+            intent.docs |= DOC_WORDS.contains(&word);
+            intent.examples |= AUX_WORDS.contains(&word) || DOC_WORDS.contains(&word);
+        }
+        intent
+    }
+}
+
+/// How much a chunk's fused score counts: 1 for source code and for whatever the query
+/// asks about, less for tests, docs and examples the query does not mention. A mild
+/// prior: it reorders near-ties (a test and the function it tests, found by the same
+/// words) and leaves strong matches where they are.
+pub fn role_weight(role: ChunkRole, intent: QueryIntent) -> f64 {
+    match role {
+        ChunkRole::Source => 1.0,
+        ChunkRole::Test if !intent.tests => 0.7,
+        ChunkRole::Docs if !intent.docs => 0.8,
+        ChunkRole::Auxiliary if !intent.examples => 0.8,
+        _ => 1.0,
+    }
 }
 
 /// Whether two 1-based inclusive line ranges share a line.
@@ -207,6 +358,50 @@ pub(crate) fn snippet(content: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_from_paths_names_and_markers() {
+        let role =
+            |path: &str, name: &str, content: &str| chunk_role(path, "function", name, content);
+        assert_eq!(
+            role("src/requests/models.py", "send", ""),
+            ChunkRole::Source
+        );
+        assert_eq!(role("tests/test_models.py", "send", ""), ChunkRole::Test);
+        assert_eq!(role("pkg/server_test.go", "TestServe", ""), ChunkRole::Test);
+        assert_eq!(role("web/app.spec.ts", "renders", ""), ChunkRole::Test);
+        assert_eq!(
+            role("src/lib.py", "test_parse, helper", ""),
+            ChunkRole::Test
+        );
+        assert_eq!(
+            role("src/walk.rs", "walks", "    #[test]\n    fn walks() {}"),
+            ChunkRole::Test
+        );
+        assert_eq!(
+            chunk_role("src/walk.rs", "module", "tests", ""),
+            ChunkRole::Test
+        );
+        assert_eq!(role("HISTORY.md", "", ""), ChunkRole::Docs);
+        assert_eq!(role("docs/conf.py", "setup", ""), ChunkRole::Docs);
+        assert_eq!(role("examples/walk.rs", "main", ""), ChunkRole::Auxiliary);
+        assert_eq!(role("src/latest.rs", "contest", ""), ChunkRole::Source);
+    }
+
+    #[test]
+    fn the_prior_spares_what_the_query_asks_for() {
+        let plain = QueryIntent::of("where are redirects followed");
+        assert_eq!(plain, QueryIntent::default());
+        assert!(role_weight(ChunkRole::Test, plain) < 1.0);
+        assert!(role_weight(ChunkRole::Docs, plain) < 1.0);
+        assert_eq!(role_weight(ChunkRole::Source, plain), 1.0);
+        let tests = QueryIntent::of("the server the Tests use");
+        assert!(tests.tests && !tests.docs);
+        assert_eq!(role_weight(ChunkRole::Test, tests), 1.0);
+        let docs = QueryIntent::of("documentation of the changelog");
+        assert_eq!(role_weight(ChunkRole::Docs, docs), 1.0);
+        assert_eq!(role_weight(ChunkRole::Auxiliary, docs), 1.0);
+    }
 
     #[test]
     fn snippet_is_bounded() {

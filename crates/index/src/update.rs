@@ -1,6 +1,6 @@
 //! Incremental indexing: walk, find what changed, chunk, embed, commit per batch.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +35,10 @@ pub struct UpdateOptions {
     /// Write the vector file when the change log holds more entries than this (and at
     /// the end of a first full index). Default 2,000: small edits only append to SQLite.
     pub checkpoint_after: u64,
+    /// Fail with [`IndexError::TooManyChanges`], before changing anything, when more
+    /// files than this changed (a refresh before a search must stay quick; the search
+    /// leaves changed files out). `None`: no limit.
+    pub max_changed_files: Option<usize>,
 }
 
 impl Default for UpdateOptions {
@@ -46,6 +50,7 @@ impl Default for UpdateOptions {
             stop_after_batches: None,
             batch_delay: None,
             checkpoint_after: 2000,
+            max_changed_files: None,
         }
     }
 }
@@ -82,10 +87,41 @@ pub struct UpdateStats {
     pub total_time: Duration,
 }
 
+/// What [`Index::pending`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Files new or changed since they were indexed.
+    pub changed: usize,
+    /// Indexed files that are gone (deleted, renamed, now ignored).
+    pub removed: usize,
+}
+
+/// Candidates that are new or whose size or mtime differ from what was indexed (not
+/// those only re-checked because they were racily clean).
+fn changed_on_disk(candidates: &[Candidate], stored: &HashMap<String, FileRow>) -> usize {
+    candidates
+        .iter()
+        .filter(|c| {
+            stored
+                .get(&c.rel)
+                .is_none_or(|f| f.mtime_ns != c.mtime_ns || c.size != f.size)
+        })
+        .count()
+}
+
+struct Walk {
+    candidates: Vec<Candidate>,
+    removed: Vec<String>,
+    seen: usize,
+    stored: HashMap<String, FileRow>,
+    now: i64,
+}
+
 struct Candidate {
     rel: String,
     abs: PathBuf,
     mtime_ns: i64,
+    size: u64,
 }
 
 impl Index {
@@ -107,38 +143,23 @@ impl Index {
         let mut stats = UpdateStats::default();
 
         let t = Instant::now();
-        let (paths, _) = scan::files(&WalkOptions::new(&self.root).sorted(true))?;
-        let stored = self.store()?.files()?;
-        let now = now_ns();
-        let mut candidates = Vec::new();
-        let mut seen = HashSet::new();
-        for abs in paths {
-            let Some(rel) = relative(&self.root, &abs) else {
-                continue;
-            };
-            let Ok(meta) = std::fs::metadata(&abs) else {
-                continue;
-            };
-            if meta.len() > options.max_file_bytes {
-                continue;
-            }
-            let mtime_ns = meta.modified().map(to_ns).unwrap_or(0);
-            seen.insert(rel.clone());
-            let unchanged = stored.get(&rel).is_some_and(|f| {
-                f.size == meta.len() && f.mtime_ns == mtime_ns && f.checked_ns - mtime_ns > RACY_NS
-            });
-            if !unchanged {
-                candidates.push(Candidate { rel, abs, mtime_ns });
+        let Walk {
+            candidates,
+            removed,
+            seen,
+            stored,
+            now,
+        } = self.walk(options.max_file_bytes)?;
+        stats.files_seen = seen;
+        stats.walk_time = t.elapsed();
+        if let Some(max) = options.max_changed_files {
+            // Files only re-checked because they were hashed right after a write
+            // ("racily clean") cost a hash, not an embedding: they do not count.
+            let changed = changed_on_disk(&candidates, &stored);
+            if changed > max {
+                return Err(IndexError::TooManyChanges { files: changed });
             }
         }
-        stats.files_seen = seen.len();
-        let mut removed: Vec<String> = stored
-            .keys()
-            .filter(|p| !seen.contains(*p))
-            .cloned()
-            .collect();
-        removed.sort();
-        stats.walk_time = t.elapsed();
 
         let mut report = Progress {
             files_total: candidates.len(),
@@ -202,6 +223,63 @@ impl Index {
 
     /// Writes the vector file and truncates the log when the log has grown past
     /// `threshold` entries or no vector file exists yet.
+    /// What an update would do now, without doing it (for `cuervo index status`):
+    /// files new or changed on disk since they were indexed, and files gone.
+    pub fn pending(&self, options: &UpdateOptions) -> Result<Pending> {
+        self.catch_up()?;
+        let walk = self.walk(options.max_file_bytes)?;
+        Ok(Pending {
+            changed: changed_on_disk(&walk.candidates, &walk.stored),
+            removed: walk.removed.len(),
+        })
+    }
+
+    /// The walk of the project against what is stored: files to (re)read and files gone.
+    fn walk(&self, max_file_bytes: u64) -> Result<Walk> {
+        let (paths, _) = scan::files(&WalkOptions::new(&self.root).sorted(true))?;
+        let stored = self.store()?.files()?;
+        let now = now_ns();
+        let mut candidates = Vec::new();
+        let mut seen = HashSet::new();
+        for abs in paths {
+            let Some(rel) = relative(&self.root, &abs) else {
+                continue;
+            };
+            let Ok(meta) = std::fs::metadata(&abs) else {
+                continue;
+            };
+            if meta.len() > max_file_bytes {
+                continue;
+            }
+            let mtime_ns = meta.modified().map(to_ns).unwrap_or(0);
+            seen.insert(rel.clone());
+            let unchanged = stored.get(&rel).is_some_and(|f| {
+                f.size == meta.len() && f.mtime_ns == mtime_ns && f.checked_ns - mtime_ns > RACY_NS
+            });
+            if !unchanged {
+                candidates.push(Candidate {
+                    rel,
+                    abs,
+                    mtime_ns,
+                    size: meta.len(),
+                });
+            }
+        }
+        let mut removed: Vec<String> = stored
+            .keys()
+            .filter(|p| !seen.contains(*p))
+            .cloned()
+            .collect();
+        removed.sort();
+        Ok(Walk {
+            candidates,
+            removed,
+            seen: seen.len(),
+            stored,
+            now,
+        })
+    }
+
     fn checkpoint(&self, threshold: u64) -> Result<()> {
         let store = self.store()?;
         let missing = !self.dir.join(crate::index::VECTOR_FILE).exists();

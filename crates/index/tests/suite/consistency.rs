@@ -224,3 +224,49 @@ fn each_model_gets_its_own_index() {
     // An index refuses another model's queries.
     assert!(b.search(&embedder(), &SearchQuery::new("x")).is_err());
 }
+
+/// `pending` reports what an update would do without doing it; a capped update refuses
+/// before changing anything (the refresh a search does must stay quick).
+#[test]
+fn pending_counts_changes_and_a_capped_update_changes_nothing() {
+    let dir = project();
+    let root = dir.path();
+    let base = tempfile::tempdir().unwrap();
+    let index = open(root, base.path());
+    update(&index);
+    let none = cuervo_index::UpdateOptions::default();
+    assert_eq!(
+        index.pending(&none).unwrap(),
+        cuervo_index::Pending::default()
+    );
+    let before = chunk_set(&index);
+
+    write(root, "src/new_one.rs", "pub fn fresh() -> u8 { 1 }\n");
+    write(root, "src/new_two.rs", "pub fn newer() -> u8 { 2 }\n");
+    std::fs::remove_file(root.join("README.md")).unwrap();
+    assert_eq!(
+        index.pending(&none).unwrap(),
+        cuervo_index::Pending {
+            changed: 2,
+            removed: 1
+        }
+    );
+    let capped = cuervo_index::UpdateOptions {
+        max_changed_files: Some(1),
+        ..cuervo_index::UpdateOptions::default()
+    };
+    let err = index.update(&embedder(), &capped, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(err, cuervo_index::IndexError::TooManyChanges { files: 2 }),
+        "{err}"
+    );
+    assert_eq!(chunk_set(&index), before, "nothing was written");
+
+    let roomy = cuervo_index::UpdateOptions {
+        max_changed_files: Some(2),
+        ..cuervo_index::UpdateOptions::default()
+    };
+    let stats = index.update(&embedder(), &roomy, &mut |_| {}).unwrap();
+    assert_eq!((stats.files_indexed, stats.files_removed), (2, 1));
+    assert_eq!(chunk_set(&index), fresh_chunk_set(root));
+}

@@ -86,8 +86,19 @@ pub fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// The backend the suite runs on: LanceDB when the crate is built with it
+/// (`cargo test -p cuervo-index --features lancedb`), else the default — one suite, both
+/// backends.
+pub fn options() -> IndexOptions {
+    IndexOptions {
+        #[cfg(feature = "lancedb")]
+        backend: cuervo_index::VectorBackend::LanceDb,
+        ..IndexOptions::default()
+    }
+}
+
 pub fn open(root: &Path, base: &Path) -> Index {
-    Index::open(root, base, &embedder(), IndexOptions::default()).unwrap()
+    Index::open(root, base, &embedder(), options()).unwrap()
 }
 
 pub fn update(index: &Index) -> cuervo_index::UpdateStats {
