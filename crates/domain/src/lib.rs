@@ -8,6 +8,7 @@
 //! testable, and the one place where a change of policy happens.
 
 pub mod cache;
+pub mod code_search;
 pub mod error;
 pub mod event;
 pub mod glob;
@@ -21,6 +22,7 @@ pub mod shell;
 pub mod tool;
 
 pub use cache::{CacheError, CacheScope, CachedResponse, ResponseCache};
+pub use code_search::{CodeHit, CodeQuery, CodeSearch, CodeSearchError, CodeSearchResults};
 pub use error::{ModelError, ModelErrorKind, ToolError};
 pub use event::{AgentEvent, AgentStatus, StopCause};
 pub use message::{

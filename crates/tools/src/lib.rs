@@ -1,6 +1,7 @@
 //! Cuervo's built-in tools: the capabilities the model calls to look at and change a
-//! project (`read`, `write`, `edit`, `glob`, `grep`, `ls`), to run commands (`bash`) and to
-//! keep a task list (`todo`).
+//! project (`read`, `write`, `edit`, `glob`, `grep`, `ls`), to search it by meaning
+//! (`codebase_search`, over a [`cuervo_domain::CodeSearch`] index the composition root
+//! supplies), to run commands (`bash`) and to keep a task list (`todo`).
 //!
 //! Every tool implements [`cuervo_domain::Tool`]. Tools never decide whether they may
 //! run: `validate` resolves and reports what a call would touch (its target, whether it
@@ -11,6 +12,7 @@
 //! their environment.
 
 mod bash;
+mod codebase_search;
 mod edit;
 mod fsutil;
 mod glob;
@@ -30,6 +32,7 @@ use std::sync::Arc;
 use cuervo_domain::Tool;
 
 pub use bash::BashTool;
+pub use codebase_search::{CODEBASE_SEARCH, CodebaseSearchTool};
 pub use edit::EditTool;
 pub use glob::GlobTool;
 pub use grep::GrepTool;
