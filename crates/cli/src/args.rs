@@ -141,6 +141,11 @@ pub enum Command {
     /// List the agents a conversation can delegate to (built-in, yours, the project's and
     /// Claude Code's `.claude/agents`), or show one.
     Agents(crate::commands::agents::AgentsArgs),
+    /// Build the project's codebase index (meaning + words), keep it current with
+    /// `--watch`, or show its state (`status`). Kept in your data directory, not the repo.
+    Index(crate::commands::index::IndexArgs),
+    /// Search the project's code by meaning and by words (indexes it first if needed).
+    Search(crate::commands::search::SearchArgs),
     /// Search file contents for a regular expression, like ripgrep.
     Grep(crate::commands::grep::GrepArgs),
     /// List the files a search would look at, like `rg --files`.

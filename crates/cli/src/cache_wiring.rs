@@ -117,7 +117,11 @@ pub async fn before_run(
     let scope = CacheScope::new(
         &model.provider_name,
         &model.model,
-        &crate::conversation::tools(&crate::conversation::agents(config, project, env).0).specs(),
+        &crate::conversation::tools(
+            &crate::conversation::agents(config, project, env).0,
+            crate::conversation::code_search(config, project, env),
+        )
+        .specs(),
         Some(&crate::conversation::system_prompt(project, &**env)),
     );
     // Embedded as the model would see it: keys in use and, per `privacy.redact`,

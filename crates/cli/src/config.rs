@@ -73,6 +73,8 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// The semantic answer cache of single prompts.
     pub cache: CacheSettings,
+    /// The codebase index (`cuervo index`, `cuervo search`, the `codebase_search` tool).
+    pub index: crate::code_index::IndexConfig,
     /// Providers by name. Add your own OpenAI-compatible endpoints here.
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Where each setting came from, and what the project asked for without trust. Not
@@ -137,6 +139,7 @@ impl Config {
         }
         problems.extend(self.routing.problems());
         problems.extend(self.cache.problems());
+        problems.extend(self.index.problems());
         if problems.is_empty() {
             Ok(())
         } else {
@@ -238,6 +241,7 @@ impl Default for Config {
             breaker: BreakerSettings::default(),
             routing: RoutingConfig::default(),
             cache: CacheSettings::default(),
+            index: crate::code_index::IndexConfig::default(),
             providers: BTreeMap::new(),
             origins: Origins::default(),
         }

@@ -14,7 +14,7 @@ use cuervo_core::{
     AgentConfig, Approvals, Conversation, ConversationSetup, Started, SystemPromptInputs,
     ToolRegistry, build_system_prompt,
 };
-use cuervo_domain::ToolContext;
+use cuervo_domain::{CodeSearch, ToolContext};
 use cuervo_store::{AuditLog, SqliteSessionRepository};
 
 use crate::config::Config;
@@ -47,7 +47,8 @@ pub async fn open(
     let (catalog, agent_notes) = agents(config, project, env);
     notes.extend(agent_notes);
     let catalog = Arc::new(catalog);
-    let tools = tools(&catalog);
+    let code = code_search(config, project, env);
+    let tools = tools(&catalog, code.clone());
     let delegation = Delegation::new(
         catalog,
         tools.clone(),
@@ -112,6 +113,7 @@ pub async fn open(
             );
             (map, config.repo_map_tokens)
         }),
+        code_context: code.map(|code| (code, config.index.context_results)),
     })
     .await?;
     let mut started = started;
@@ -139,13 +141,34 @@ pub fn system_prompt(project: &Project, env: &Env) -> String {
     })
 }
 
-/// The tools a run offers the model: the built-in ones, leaving plan mode, and delegating
-/// to `catalog`'s agents. One function for the same reason as [`system_prompt`].
-pub fn tools(catalog: &AgentCatalog) -> ToolRegistry {
+/// The tools a run offers the model: the built-in ones, `codebase_search` when the
+/// project has an index (`code`), leaving plan mode, and delegating to `catalog`'s
+/// agents. One function for the same reason as [`system_prompt`].
+pub fn tools(catalog: &AgentCatalog, code: Option<Arc<dyn CodeSearch>>) -> ToolRegistry {
     let mut tools = cuervo_tools::builtin_tools();
+    if let Some(code) = code {
+        // After the other readers: the order the model sees tools in.
+        tools.insert(4, Arc::new(cuervo_tools::CodebaseSearchTool::new(code)));
+    }
     tools.push(Arc::new(ExitPlanMode));
     tools.push(Delegation::tool(catalog));
     ToolRegistry::new(tools)
+}
+
+/// The project's code index for the `codebase_search` tool, when the project has been
+/// indexed (`cuervo index`); opened on the first search.
+pub fn code_search(
+    config: &Config,
+    project: &Project,
+    env: &Arc<Env>,
+) -> Option<Arc<dyn CodeSearch>> {
+    crate::code_index::exists(&project.root, &**env).then(|| {
+        Arc::new(crate::code_index::ProjectIndex::new(
+            config.clone(),
+            &project.root,
+            env.clone(),
+        )) as Arc<dyn CodeSearch>
+    })
 }
 
 /// The agents a run may delegate to: the built-in roles, the user's and the project's

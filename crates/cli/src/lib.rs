@@ -6,6 +6,7 @@ pub mod args;
 pub mod attach;
 pub mod cache_wiring;
 pub mod clock;
+pub mod code_index;
 pub mod commands;
 pub mod config;
 pub mod context_sources;
@@ -67,7 +68,7 @@ async fn dispatch(cli: Cli, env: Arc<Env>) -> Result<ExitCode> {
         Some(Command::Agents(args)) => {
             return commands::agents::run(args, &options, &project, &*env);
         }
-        Some(Command::Models(_)) | None => {}
+        Some(Command::Models(_) | Command::Index(_) | Command::Search(_)) | None => {}
     }
     let (config, _) = setup::effective_config(&options, &project, &*env)?;
     let stdin_is_terminal = std::io::stdin().is_terminal();
@@ -76,8 +77,17 @@ async fn dispatch(cli: Cli, env: Arc<Env>) -> Result<ExitCode> {
         && stdin_is_terminal
         && std::io::stderr().is_terminal();
     let config = trust::settle(config, &options, &project, &*env, asks_on_terminal)?;
-    if let Some(Command::Models(args)) = &cli.command {
-        return commands::models::run(args, &options, &config, &env).await;
+    match &cli.command {
+        Some(Command::Models(args)) => {
+            return commands::models::run(args, &options, &config, &env).await;
+        }
+        Some(Command::Index(args)) => {
+            return commands::index::run(args, &config, &project, &env).await;
+        }
+        Some(Command::Search(args)) => {
+            return commands::search::run(args, &config, &project, &env).await;
+        }
+        _ => {}
     }
     let prompt = match &cli.prompt {
         Some(flag) => Some(headless::read_prompt(flag)?),

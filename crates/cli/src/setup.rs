@@ -116,8 +116,10 @@ pub fn effective_config(
 fn check_rule_tools(config: &Config) -> Result<()> {
     let tools = cuervo_tools::builtin_tools();
     let mut known: Vec<&str> = tools.iter().map(|t| t.name()).collect();
-    // The tools the composition root adds: delegating and leaving plan mode.
+    // The tools the composition root adds: searching the code index, delegating and
+    // leaving plan mode.
     known.extend([
+        cuervo_tools::CODEBASE_SEARCH,
         cuervo_core::delegate::TASK_TOOL,
         cuervo_core::plan::PLAN_TOOL,
     ]);

@@ -208,6 +208,22 @@ fn judge(section: &str, key: &str, value: &Value, base: &Value) -> Result<(), &'
         ),
         ("privacy", "redact") => ok_if(no_looser(REDACTION), "redacts less before sending"),
         ("tools", "bash_timeout_secs" | "output_limit_bytes") => Ok(()),
+        // Where vectors are kept and how results are fused stay on this machine; an
+        // embedder other than a local model sends the repository's code to a provider.
+        ("index", "backend" | "rrf_k" | "refresh_max_files") => Ok(()),
+        ("index", "context_results") => ok_if(
+            matches!(
+                (value.as_u64(), lookup(base, &[section, key]).and_then(Value::as_u64)),
+                (Some(n), Some(yours)) if n <= yours
+            ),
+            "more code locations per request than you set (more tokens)",
+        ),
+        ("index", "embedder") => ok_if(
+            value
+                .as_str()
+                .is_some_and(|e| e == "local" || e.starts_with("local/")),
+            "sends the project's code to a provider to embed it",
+        ),
         ("tools", _) => Err("changes what shell commands receive"),
         _ => Err("not known to be safe"),
     }
@@ -570,6 +586,26 @@ mod tests {
 
     fn keys(gated: &[GatedSetting]) -> Vec<&str> {
         gated.iter().map(|g| g.key.as_str()).collect()
+    }
+
+    /// A repository may pick where its index keeps vectors and ask for fewer code
+    /// locations, but not send its code to an embeddings API or add tokens.
+    #[test]
+    fn an_untrusted_project_cannot_pick_a_remote_embedder() {
+        let base = yaml("index: {embedder: local, backend: flat, context_results: 5}\n");
+        let safe = yaml(
+            "index: {embedder: local/minilm, backend: flat, rrf_k: 30, context_results: 2, \
+             refresh_max_files: 10}\n",
+        );
+        let (kept, gated) = split_project_layer(safe.clone(), &base);
+        assert!(gated.is_empty(), "{:?}", keys(&gated));
+        assert_eq!(kept, safe);
+        let wide = yaml("index: {embedder: openai, context_results: 50, backend: flat}\n");
+        let (kept, gated) = split_project_layer(wide, &base);
+        let mut got = keys(&gated);
+        got.sort_unstable();
+        assert_eq!(got, ["index.context_results", "index.embedder"]);
+        assert_eq!(kept, yaml("index: {backend: flat}\n"));
     }
 
     /// A project may ask for less compaction and a smaller map, never for more of either

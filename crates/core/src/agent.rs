@@ -102,6 +102,10 @@ pub struct Agent {
     pub(crate) repo_map: Option<(Arc<dyn crate::context::RepoMapSource>, usize)>,
     /// The map of the current user turn (see [`crate::context`]).
     pub(crate) turn_map: Mutex<Option<String>>,
+    /// The code index and how many of its results go into each user turn's context.
+    pub(crate) code_context: Option<(Arc<dyn cuervo_domain::CodeSearch>, usize)>,
+    /// The code the index found for the current user turn.
+    pub(crate) turn_code: Mutex<Option<String>>,
 }
 
 /// The model call that wrote an assistant message: who answered, what it used and cost.
@@ -169,6 +173,8 @@ impl Agent {
             instructions: None,
             repo_map: None,
             turn_map: Mutex::new(None),
+            code_context: None,
+            turn_code: Mutex::new(None),
         }
     }
 
@@ -197,6 +203,17 @@ impl Agent {
         token_budget: usize,
     ) -> Self {
         self.repo_map = Some((source, token_budget));
+        self
+    }
+
+    /// Puts the locations of the `results` chunks the code index finds most relevant to
+    /// each user prompt in that turn's system prompt (see [`crate::context`]).
+    pub fn with_code_context(
+        mut self,
+        search: Arc<dyn cuervo_domain::CodeSearch>,
+        results: usize,
+    ) -> Self {
+        self.code_context = (results > 0).then_some((search, results));
         self
     }
 

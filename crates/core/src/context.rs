@@ -8,8 +8,13 @@
 //! prompt mentions — so the map follows the task. It is computed once per user turn, not
 //! per request, so the system prompt stays byte-identical within a turn and the
 //! provider's prompt cache keeps working.
+//!
+//! When the project has a code index, the same turn context can carry where the index
+//! finds code related to the latest prompt ([`relevant_code`], over the
+//! [`cuervo_domain::CodeSearch`] port): locations only, a few lines of the prompt, so the
+//! model starts reading in the right files.
 
-use cuervo_domain::{ContentBlock, Message, Role};
+use cuervo_domain::{CodeQuery, CodeSearch, ContentBlock, Message, Role};
 
 use crate::agent::Agent;
 
@@ -98,52 +103,116 @@ fn looks_like_identifier(word: &str) -> bool {
 }
 
 impl Agent {
-    /// The system prompt for this user turn: the configured one and, when a map source is
-    /// set, the map for the conversation so far.
+    /// The system prompt for this user turn: the configured one and, when sources are
+    /// set, the map for the conversation so far and the code the index finds for the
+    /// latest prompt.
     pub(crate) async fn refresh_turn_context(&self, messages: &[Message]) {
-        let Some((source, budget)) = &self.repo_map else {
-            return;
-        };
-        // A small model's window is not spent on the map: at most a sixteenth of it.
-        let window = self
-            .provider
-            .capabilities(&self.config.model)
-            .context_window;
-        let budget = (*budget).min(usize::try_from(window / 16).unwrap_or(usize::MAX));
-        let map = if budget > 0 {
-            // Rendering walks the tree, may wait for the first build and ranks the whole
-            // graph: file I/O and tens of milliseconds, kept off the async workers.
-            let source = source.clone();
-            let focus = focus_of(messages);
-            tokio::task::spawn_blocking(move || source.render(&focus, budget))
-                .await
-                .ok()
-                .flatten()
-        } else {
-            None
+        let map = match &self.repo_map {
+            Some((source, budget)) => {
+                // A small model's window is not spent on the map: at most a sixteenth of it.
+                let window = self
+                    .provider
+                    .capabilities(&self.config.model)
+                    .context_window;
+                let budget = (*budget).min(usize::try_from(window / 16).unwrap_or(usize::MAX));
+                if budget > 0 {
+                    // Rendering walks the tree, may wait for the first build and ranks
+                    // the whole graph: file I/O and tens of milliseconds, kept off the
+                    // async workers.
+                    let source = source.clone();
+                    let focus = focus_of(messages);
+                    tokio::task::spawn_blocking(move || source.render(&focus, budget))
+                        .await
+                        .ok()
+                        .flatten()
+                } else {
+                    None
+                }
+            }
+            None => None,
         };
         *self
             .turn_map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
+        let code = match (&self.code_context, latest_prompt(messages)) {
+            (Some((search, k)), Some(prompt)) => relevant_code(search.as_ref(), prompt, *k).await,
+            _ => None,
+        };
+        *self
+            .turn_code
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = code;
     }
 
-    /// The system prompt a request carries now (the map of this turn appended).
+    /// The system prompt a request carries now (the map and the code of this turn
+    /// appended).
     pub(crate) fn system_prompt_now(&self) -> Option<String> {
         let map = self
             .turn_map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        match (&self.config.system_prompt, map) {
-            (Some(prompt), Some(map)) => Some(format!(
-                "{prompt}\n\nRepository map (the project's most relevant definitions for this \
-                 task, ranked; read the files for details):\n{map}"
-            )),
-            (prompt, None) => prompt.clone(),
-            (None, Some(map)) => Some(format!("Repository map:\n{map}")),
+        let code = self
+            .turn_code
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let mut parts: Vec<String> = self.config.system_prompt.iter().cloned().collect();
+        if let Some(map) = map {
+            parts.push(format!(
+                "Repository map (the project's most relevant definitions for this task, \
+                 ranked; read the files for details):\n{map}"
+            ));
         }
+        if let Some(code) = code {
+            parts.push(code);
+        }
+        (!parts.is_empty()).then(|| parts.join("\n\n"))
     }
+}
+
+/// The text of the latest user prompt (not a tool result), if any.
+fn latest_prompt(messages: &[Message]) -> Option<&str> {
+    messages
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::User)
+        .find_map(|m| {
+            m.content.iter().find_map(|b| match b {
+                ContentBlock::Text { text } if !text.trim().is_empty() => Some(text.as_str()),
+                _ => None,
+            })
+        })
+}
+
+/// The locations of the `k` chunks the code index finds most relevant to `prompt`, as a
+/// block of the system prompt; `None` when the search fails or finds nothing (the turn
+/// goes on without it: this context is a hint, never a requirement).
+pub async fn relevant_code(search: &dyn CodeSearch, prompt: &str, k: usize) -> Option<String> {
+    // A long prompt (a pasted log) is searched by its start.
+    let text: String = prompt.chars().take(1000).collect();
+    let results = match search.search(CodeQuery::new(text, k)).await {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::debug!(error = %e, "code context left out");
+            return None;
+        }
+    };
+    if results.hits.is_empty() {
+        return None;
+    }
+    let mut block = String::from(
+        "Code the project's index finds related to this request (locations only; read \
+         them before relying on them, and use codebase_search for more):",
+    );
+    for hit in &results.hits {
+        block.push_str(&format!(
+            "\n- {}:{}-{} {} {}",
+            hit.path, hit.start_line, hit.end_line, hit.chunk_type, hit.chunk_name
+        ));
+    }
+    Some(block)
 }
 
 #[cfg(test)]

@@ -146,7 +146,7 @@ fn sample_request(args: &RouteArgs, config: &Config) -> ModelRequest {
         tools: if args.no_tools {
             Vec::new()
         } else {
-            crate::conversation::tools(&cuervo_core::agents::AgentCatalog::builtin()).specs()
+            crate::conversation::tools(&cuervo_core::agents::AgentCatalog::builtin(), None).specs()
         },
         max_tokens: config.max_tokens,
         temperature: None,

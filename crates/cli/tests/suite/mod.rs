@@ -8,6 +8,7 @@ mod crash;
 mod e2e;
 mod fallback;
 mod faults;
+mod index_cmd;
 mod interactive;
 mod local;
 mod repomap_cache;

@@ -208,6 +208,9 @@ pub struct ConversationSetup {
     pub instructions: Option<Arc<dyn crate::instructions::InstructionFiles>>,
     /// The repository map and its token budget (see [`crate::context`]).
     pub repo_map: Option<(Arc<dyn crate::context::RepoMapSource>, usize)>,
+    /// The code index and how many of its results each user turn's context gets (see
+    /// [`crate::context`]); `None` or 0: none.
+    pub code_context: Option<(Arc<dyn cuervo_domain::CodeSearch>, usize)>,
 }
 
 /// How the conversation started.

@@ -56,6 +56,7 @@ struct AgentParts {
     delegation: Option<Delegation>,
     instructions: Option<Arc<dyn crate::instructions::InstructionFiles>>,
     repo_map: Option<(Arc<dyn crate::context::RepoMapSource>, usize)>,
+    code_context: Option<(Arc<dyn cuervo_domain::CodeSearch>, usize)>,
 }
 
 impl AgentParts {
@@ -83,6 +84,10 @@ impl AgentParts {
         };
         let agent = match &self.repo_map {
             Some((map, budget)) => agent.with_repo_map(map.clone(), *budget),
+            None => agent,
+        };
+        let agent = match &self.code_context {
+            Some((search, results)) => agent.with_code_context(search.clone(), *results),
             None => agent,
         };
         match &self.redaction {
@@ -169,6 +174,7 @@ impl Service {
             compact_at,
             instructions,
             repo_map,
+            code_context,
         } = setup;
         let mut notes = Vec::new();
         let existing = match &start {
@@ -218,6 +224,7 @@ impl Service {
             delegation,
             instructions,
             repo_map,
+            code_context,
         };
         let agent = Arc::new(parts.build(&model, policy));
         // A resumed conversation's size is not known until its first request: estimate it,

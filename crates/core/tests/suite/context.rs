@@ -127,3 +127,90 @@ async fn nested_instructions_join_once_where_the_agent_works() {
     assert_eq!(asked[0].files, ["src/config.rs"]);
     assert_eq!(asked[0].identifiers, ["parse_config"]);
 }
+
+#[derive(Default)]
+struct Index {
+    asked: Mutex<Vec<cuervo_domain::CodeQuery>>,
+}
+
+impl cuervo_domain::CodeSearch for Index {
+    fn search(
+        &self,
+        query: cuervo_domain::CodeQuery,
+    ) -> cuervo_domain::BoxFuture<
+        '_,
+        Result<cuervo_domain::CodeSearchResults, cuervo_domain::CodeSearchError>,
+    > {
+        let fail = query.text.contains("offline");
+        self.asked.lock().unwrap().push(query);
+        Box::pin(async move {
+            if fail {
+                return Err(cuervo_domain::CodeSearchError("the index is locked".into()));
+            }
+            Ok(cuervo_domain::CodeSearchResults {
+                hits: vec![cuervo_domain::CodeHit {
+                    path: "src/retry.rs".into(),
+                    start_line: 3,
+                    end_line: 9,
+                    chunk_type: "function".into(),
+                    chunk_name: "backoff".into(),
+                    score: 0.1,
+                    snippet: "fn backoff() {}".into(),
+                }],
+                note: None,
+            })
+        })
+    }
+}
+
+/// The index's best locations for each prompt join that turn's system prompt; a failing
+/// index leaves them out and the turn goes on.
+#[tokio::test]
+async fn the_code_index_adds_related_locations_to_each_turn() {
+    let provider = ScriptedProvider::new(vec![text_turn("first"), text_turn("second")]);
+    let index = Arc::new(Index::default());
+    let agent = Agent::new(
+        provider.clone(),
+        ToolRegistry::new(Vec::new()),
+        PermissionPolicy::default(),
+        Arc::new(HeadlessApprover),
+        ToolContext::new(std::env::temp_dir()),
+        AgentConfig {
+            system_prompt: Some("You are Cuervo.".into()),
+            ..AgentConfig::new("m")
+        },
+    )
+    .with_resilience(no_retries())
+    .with_code_context(index.clone(), 3);
+    let mut session = Session::new(SessionId("s".into()));
+    let (tx, _rx) = mpsc::unbounded_channel();
+    for prompt in ["how long do retries wait?", "and when offline?"] {
+        agent
+            .run(&mut session, prompt, &tx, &CancellationToken::new())
+            .await
+            .expect("runs");
+    }
+    let requests = provider.requests();
+    let first = requests[0].system.as_deref().unwrap_or_default();
+    assert!(
+        first.starts_with("You are Cuervo.\n\nCode the project's index finds"),
+        "{first}"
+    );
+    assert!(
+        first.ends_with("\n- src/retry.rs:3-9 function backoff"),
+        "{first}"
+    );
+    assert_eq!(
+        requests[1].system.as_deref(),
+        Some("You are Cuervo."),
+        "a failed search leaves the context out"
+    );
+    let asked = index.asked.lock().unwrap();
+    assert_eq!(
+        asked
+            .iter()
+            .map(|q| (q.text.as_str(), q.k))
+            .collect::<Vec<_>>(),
+        [("how long do retries wait?", 3), ("and when offline?", 3)]
+    );
+}

@@ -68,6 +68,7 @@ fn setup(
         compact_at: None,
         instructions: None,
         repo_map: None,
+        code_context: None,
     }
 }
 
