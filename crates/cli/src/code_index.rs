@@ -10,13 +10,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use cuervo_domain::{
     CodeHit, CodeQuery, CodeSearch, CodeSearchError, CodeSearchResults, ModelProvider,
 };
 use cuervo_index::{
-    EmbedError, Embedder, Index, IndexError, IndexOptions, SearchQuery, UpdateOptions,
+    EmbedError, Embedder, Index, IndexError, IndexOptions, SearchQuery, UpdateOptions, UpdateStats,
     VectorBackend,
 };
 use schemars::JsonSchema;
@@ -277,23 +278,42 @@ pub fn search_query(query: &CodeQuery, config: &Config) -> SearchQuery {
     q
 }
 
-/// Refreshes what changed (when at most `max_changed_files` files did; `None`: always),
-/// then searches: the one path `cuervo search` and the agent's tool share (blocking).
+/// Whether a search first re-indexes what changed on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Not now (it just did); changed files are still left out of results.
+    Skip,
+    /// When at most this many files changed.
+    UpTo(usize),
+    /// Whatever changed.
+    All,
+}
+
+/// Refreshes what changed (as `refresh` says), then searches: the one path `cuervo
+/// search` and the agent's tool share (blocking).
 pub fn refresh_and_search(
     opened: &Opened,
     config: &Config,
     query: &CodeQuery,
-    max_changed_files: Option<usize>,
+    refresh: Refresh,
 ) -> Result<CodeSearchResults, IndexError> {
+    let max_changed_files = match refresh {
+        Refresh::Skip => None,
+        Refresh::UpTo(n) => Some(n),
+        Refresh::All => None,
+    };
     let options = UpdateOptions {
         max_changed_files,
         ..UpdateOptions::default()
     };
     let mut note = None;
-    match opened
-        .index
-        .update(opened.embedder.as_ref(), &options, &mut |_| {})
-    {
+    let updated = match refresh {
+        Refresh::Skip => Ok(UpdateStats::default()),
+        _ => opened
+            .index
+            .update(opened.embedder.as_ref(), &options, &mut |_| {}),
+    };
+    match updated {
         Ok(_) => {}
         // Another process is indexing, or too much changed to do it now: the search
         // still never returns stale lines (it leaves changed files out and says so).
@@ -345,7 +365,13 @@ struct Lazy {
     root: PathBuf,
     env: Arc<Env>,
     opened: Mutex<Option<Arc<Opened>>>,
+    /// When the index was last brought up to date before a search.
+    refreshed: Mutex<Option<Instant>>,
 }
+
+/// A search this soon after the last refresh does not walk the project again (a turn's
+/// context search and the model's first `codebase_search` come within moments).
+const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
 impl ProjectIndex {
     pub fn new(config: Config, root: &Path, env: Arc<Env>) -> Self {
@@ -355,6 +381,7 @@ impl ProjectIndex {
                 root: root.to_path_buf(),
                 env,
                 opened: Mutex::new(None),
+                refreshed: Mutex::new(None),
             }),
         }
     }
@@ -373,8 +400,19 @@ impl Lazy {
 
     fn search(&self, query: &CodeQuery) -> Result<CodeSearchResults> {
         let opened = self.opened()?;
-        let cap = Some(self.config.index.refresh_max_files);
-        Ok(refresh_and_search(&opened, &self.config, query, cap)?)
+        let refresh = {
+            let mut last = self
+                .refreshed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+                Refresh::Skip
+            } else {
+                *last = Some(Instant::now());
+                Refresh::UpTo(self.config.index.refresh_max_files)
+            }
+        };
+        Ok(refresh_and_search(&opened, &self.config, query, refresh)?)
     }
 }
 

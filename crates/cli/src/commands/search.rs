@@ -65,7 +65,10 @@ pub async fn run(
             );
         }
         Ok(code_index::refresh_and_search(
-            &opened, &config, &query, None,
+            &opened,
+            &config,
+            &query,
+            code_index::Refresh::All,
         )?)
     })
     .await??;

@@ -126,6 +126,23 @@ impl Sandbox {
     }
 }
 
+/// A model `scripts/fetch-models` put in `CUERVO_MODEL_CACHE` (default
+/// `~/.cache/cuervo/models`); a missing one fails the test with what to run.
+pub fn fetched_model(name: &str) -> PathBuf {
+    let cache = std::env::var("CUERVO_MODEL_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            Path::new(&std::env::var("HOME").unwrap_or_default()).join(".cache/cuervo/models")
+        });
+    let path = cache.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/fetch-models first",
+        path.display()
+    );
+    path
+}
+
 pub async fn mock(script: Script) -> MockServer {
     MockServer::start(script).await.expect("mock server starts")
 }

@@ -9,19 +9,9 @@ use super::common::{Sandbox, Wire, last_tool_result, mock};
 
 /// all-MiniLM-L6-v2, unpacked by `scripts/fetch-models`.
 fn minilm() -> String {
-    let cache = std::env::var("CUERVO_MODEL_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
-                .join(".cache/cuervo/models")
-        });
-    let path = cache.join("all-MiniLM-L6-v2");
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/fetch-models first",
-        path.display()
-    );
-    path.display().to_string()
+    super::common::fetched_model("all-MiniLM-L6-v2")
+        .display()
+        .to_string()
 }
 
 const RETRY: &str = "\

