@@ -193,10 +193,13 @@ impl LanceIndex {
             if exact {
                 search = search.bypass_vector_index();
             } else {
+                // HNSW refuses a search breadth below what it is asked to return (the
+                // refine step asks for k × REFINE_FACTOR candidates).
+                let wanted = k.saturating_mul(REFINE_FACTOR as usize);
                 search = search
                     .nprobes(NPROBES)
                     .map_err(|e| lance_error(dir, e))?
-                    .ef(EF)
+                    .ef(EF.max(wanted))
                     .refine_factor(REFINE_FACTOR);
             }
             let batches: Vec<RecordBatch> = search
@@ -541,5 +544,8 @@ mod tests {
         }
         let recall = found as f64 / (queries.len() * 10) as f64;
         assert!(recall >= 0.95, "recall@10 {recall}");
+        // A hybrid search's candidate pool (k up to 1,000) is wider than HNSW's default
+        // breadth: found by the benchmark, "ef must be greater than or equal to k".
+        assert_eq!(idx.search(&queries[0].vector, 1000).unwrap().len(), 1000);
     }
 }
