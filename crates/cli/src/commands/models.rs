@@ -79,12 +79,19 @@ pub async fn run(
                 ImportMode::Symlink
             };
             let entry = store.import(path, name.as_deref(), mode)?;
+            let hint = if entry.kind == cuervo_local::ModelKind::Embedding {
+                format!(
+                    "the codebase index embeds with it (`cuervo index`; index.embedder: local/{})",
+                    entry.name
+                )
+            } else {
+                format!("use it with --provider local --model {}", entry.name)
+            };
             println!(
-                "imported {} ({}, {}): use it with --provider local --model {}",
+                "imported {} ({}, {}): {hint}",
                 entry.name,
                 entry.kind,
                 human_size(entry.size),
-                entry.name
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -93,6 +93,12 @@ async fn index_and_search_offline_with_the_local_model_and_stay_current() {
         .cuervo(&[], &["models", "import", &minilm(), "--name", "minilm"])
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("imported minilm (embedding, 87.4 MB): the codebase index embeds with it"),
+        "{}",
+        out.stdout
+    );
 
     let out = sandbox.cuervo(&[], &["index", "status"]).await;
     assert!(out.stdout.contains("has no index yet"), "{}", out.stdout);
