@@ -256,7 +256,17 @@ pub struct Opened {
 
 /// Opens (creating if need be) the index of the project at `root` (blocking).
 pub fn open(config: &Config, root: &Path, env: &Env) -> Result<Opened> {
-    let embedder = embedder(config, env)?;
+    open_with(config, root, env, embedder(config, env)?)
+}
+
+/// [`open`] with the embedder already loaded (reopening after a rebuild loads no model and
+/// asks no provider again).
+pub fn open_with(
+    config: &Config,
+    root: &Path,
+    env: &Env,
+    embedder: Arc<dyn Embedder>,
+) -> Result<Opened> {
     let base = project_base(root, env)?;
     let index = Index::open(root, &base, embedder.as_ref(), config.index.options())?;
     for notice in index.notices() {
@@ -297,21 +307,22 @@ pub fn refresh_and_search(
     query: &CodeQuery,
     refresh: Refresh,
 ) -> Result<CodeSearchResults, IndexError> {
-    let max_changed_files = match refresh {
-        Refresh::Skip => None,
-        Refresh::UpTo(n) => Some(n),
-        Refresh::All => None,
-    };
-    let options = UpdateOptions {
-        max_changed_files,
-        ..UpdateOptions::default()
-    };
     let mut note = None;
-    let updated = match refresh {
-        Refresh::Skip => Ok(UpdateStats::default()),
-        _ => opened
-            .index
-            .update(opened.embedder.as_ref(), &options, &mut |_| {}),
+    let cap = match refresh {
+        Refresh::Skip => None,
+        Refresh::UpTo(n) => Some(Some(n)),
+        Refresh::All => Some(None),
+    };
+    let updated = match cap {
+        None => Ok(UpdateStats::default()),
+        Some(max_changed_files) => opened.index.update(
+            opened.embedder.as_ref(),
+            &UpdateOptions {
+                max_changed_files,
+                ..UpdateOptions::default()
+            },
+            &mut |_| {},
+        ),
     };
     match updated {
         Ok(_) => {}

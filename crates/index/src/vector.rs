@@ -204,15 +204,7 @@ impl FlatIndex {
     }
 
     fn check(&self, query: &[f32]) -> Result<Vec<f32>> {
-        if query.len() != self.dim {
-            return Err(IndexError::Dimension {
-                expected: self.dim,
-                got: query.len(),
-            });
-        }
-        let mut q = query.to_vec();
-        crate::embed::normalize(&mut q);
-        Ok(q)
+        unit_vector(query, self.dim)
     }
 
     fn rank_exact(&self, q: &[f32], rows: impl Iterator<Item = usize>, k: usize) -> Vec<VectorHit> {
@@ -245,15 +237,8 @@ impl VectorIndex for FlatIndex {
             self.remove_one(id);
         }
         for row in added {
-            if row.vector.len() != self.dim {
-                return Err(IndexError::Dimension {
-                    expected: self.dim,
-                    got: row.vector.len(),
-                });
-            }
+            let v = unit_vector(&row.vector, self.dim)?;
             self.remove_one(row.id);
-            let mut v = row.vector.clone();
-            crate::embed::normalize(&mut v);
             let (codes, scale) = quantize(&v);
             self.position.insert(row.id, self.ids.len());
             self.ids.push(row.id);
@@ -352,6 +337,20 @@ impl VectorIndex for FlatIndex {
         };
         write().map_err(|e| IndexError::io(&self.path, e))
     }
+}
+
+/// `v` normalised to unit length, after checking it has `dim` dimensions: what every
+/// backend stores and searches with, so scores are cosines.
+pub(crate) fn unit_vector(v: &[f32], dim: usize) -> Result<Vec<f32>> {
+    if v.len() != dim {
+        return Err(IndexError::Dimension {
+            expected: dim,
+            got: v.len(),
+        });
+    }
+    let mut unit = v.to_vec();
+    crate::embed::normalize(&mut unit);
+    Ok(unit)
 }
 
 /// Symmetric per-vector int8 quantisation: codes and the scale that maps them back.

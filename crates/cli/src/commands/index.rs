@@ -73,10 +73,11 @@ fn index(config: &Config, root: &Path, env: &Env, watch: bool, rebuild: bool) ->
     let mut opened = code_index::open(config, root, env)?;
     if rebuild {
         let dir = opened.index.dir().to_path_buf();
+        let embedder = opened.embedder.clone();
         drop(opened);
         std::fs::remove_dir_all(&dir)
             .with_context(|| format!("cannot delete the index at {}", dir.display()))?;
-        opened = code_index::open(config, root, env)?;
+        opened = code_index::open_with(config, root, env, embedder)?;
     }
     let terminal = std::io::stderr().is_terminal();
     let stats = update(&opened, terminal)?;
