@@ -42,6 +42,35 @@ fn embeddings_match_sentence_transformers_within_1e_4_cosine() {
     }
 }
 
+/// A query is one short text, embedded with `f16` weights for speed: it must stay as
+/// close to sentence-transformers as the batched `f32` path, and to that path itself.
+#[test]
+fn one_short_text_at_a_time_matches_sentence_transformers_within_1e_4_cosine() {
+    let fx = fixture("minilm-embeddings.json");
+    let sentences: Vec<String> = serde_json::from_value(fx["sentences"].clone()).unwrap();
+    let want: Vec<Vec<f32>> = serde_json::from_value(fx["embeddings"].clone()).unwrap();
+    let e = LocalEmbedder::load(&minilm()).unwrap();
+    let batched = e.embed(&sentences).unwrap();
+    let mut worst: f32 = 0.0;
+    for (i, sentence) in sentences.iter().enumerate() {
+        let alone = e.embed(std::slice::from_ref(sentence)).unwrap().remove(0);
+        let c = cosine(&alone, &want[i]);
+        worst = worst.max(1.0 - c);
+        assert!(
+            1.0 - c <= 1e-4,
+            "sentence {i} ({sentence:?}) alone: cosine {c}"
+        );
+        let c = cosine(&alone, &batched[i]);
+        assert!(
+            1.0 - c <= 1e-4,
+            "sentence {i} alone against batched: cosine {c}"
+        );
+        let norm: f32 = alone.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "normalised, got {norm}");
+    }
+    eprintln!("one at a time, largest 1 - cosine against sentence-transformers: {worst:e}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_provider_embeds_with_the_configured_model() {
     let p = LocalProvider::new(
