@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 
 use cuervo_text::scan::Globs;
 use cuervo_text::syntax::{ChunkOptions, Language};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::embed::Embedder;
@@ -22,6 +23,13 @@ use crate::vector::{ChunkId, FlatIndex, VectorIndex};
 /// Bumped when chunking changes in a way [`ChunkOptions`] does not show (the text
 /// crate's chunker rules, the chunk rows' fields, the text that is embedded).
 pub const CHUNKER_VERSION: u32 = 1;
+
+/// One retriever's ranked candidates (best first, with its score) and their rows.
+type RankedRows = (Vec<(ChunkId, f64)>, Vec<ChunkRow>);
+
+fn ids_of(hits: &[(ChunkId, f64)]) -> Vec<ChunkId> {
+    hits.iter().map(|(id, _)| *id).collect()
+}
 
 /// How many (chunk, term) matches a full-text query may score: past it the most
 /// frequent query terms are dropped (see [`tokenize::prune_terms`]).
@@ -348,9 +356,10 @@ impl Index {
     /// which must be the one the index was opened with.
     pub fn search(&self, embedder: &dyn Embedder, query: &SearchQuery) -> Result<SearchResults> {
         self.check_embedder(embedder)?;
-        let vector = if query.mode == SearchMode::FullText {
-            None
-        } else {
+        let embed = || -> Result<Option<Vec<f32>>> {
+            if query.mode == SearchMode::FullText {
+                return Ok(None);
+            }
             let mut v = embedder
                 .embed(std::slice::from_ref(&query.text))
                 .map_err(|source| IndexError::Embed {
@@ -358,19 +367,14 @@ impl Index {
                     source,
                 })?;
             match v.pop() {
-                Some(v) if v.len() == self.dim => Some(v),
-                _ => {
-                    return Err(IndexError::BadEmbedding {
-                        model: self.model_id.clone(),
-                        problem: format!(
-                            "did not return one {}-dimensional query vector",
-                            self.dim
-                        ),
-                    });
-                }
+                Some(v) if v.len() == self.dim => Ok(Some(v)),
+                _ => Err(IndexError::BadEmbedding {
+                    model: self.model_id.clone(),
+                    problem: format!("did not return one {}-dimensional query vector", self.dim),
+                }),
             }
         };
-        self.search_with_vector(query, vector.as_deref())
+        self.search_embedding_with(query, embed)
     }
 
     /// [`Index::search`] with the query's vector already computed (`None` for full text
@@ -379,6 +383,18 @@ impl Index {
         &self,
         query: &SearchQuery,
         vector: Option<&[f32]>,
+    ) -> Result<SearchResults> {
+        self.search_embedding_with(query, || Ok(vector.map(<[f32]>::to_vec)))
+    }
+
+    /// The search, with `vector` producing the query's vector. It is called on one of
+    /// rayon's threads while the full-text search runs on the other, so embedding the
+    /// query (milliseconds with a local model) overlaps the BM25 query instead of
+    /// preceding it.
+    fn search_embedding_with(
+        &self,
+        query: &SearchQuery,
+        vector: impl FnOnce() -> Result<Option<Vec<f32>>> + Send,
     ) -> Result<SearchResults> {
         self.catch_up()?;
         let globs = Globs::new(&query.paths).map_err(|e| IndexError::Filter(e.to_string()))?;
@@ -391,23 +407,31 @@ impl Index {
         } else {
             (k * 10).max(100)
         };
-        // The two retrievers run side by side: the scan on rayon's pool, BM25 in SQLite.
+        // The two retrievers run side by side: embedding and scan on one of rayon's
+        // threads, BM25 in SQLite on the other.
         let (vector_hits, text_hits) = rayon::join(
-            || -> Result<Option<Vec<(ChunkId, f64)>>> {
-                match (vector, query.mode) {
-                    (Some(v), SearchMode::Hybrid | SearchMode::Vector) => {
-                        let guard = self.vectors.read().unwrap_or_else(|p| p.into_inner());
-                        let hits = guard.search(v, pool)?;
-                        Ok(Some(
-                            hits.into_iter()
-                                .map(|h| (h.id, f64::from(h.score)))
-                                .collect(),
-                        ))
-                    }
-                    _ => Ok(None),
+            || -> Result<Option<RankedRows>> {
+                if query.mode == SearchMode::FullText {
+                    return Ok(None);
                 }
+                let Some(v) = vector()? else {
+                    return Ok(None);
+                };
+                let hits: Vec<(ChunkId, f64)> = {
+                    let guard = self.vectors.read().unwrap_or_else(|p| p.into_inner());
+                    guard
+                        .search(&v, pool)?
+                        .into_iter()
+                        .map(|h| (h.id, f64::from(h.score)))
+                        .collect()
+                };
+                let rows = self.store()?.chunks(&ids_of(&hits))?;
+                Ok(Some((hits, rows)))
             },
-            || -> Result<Option<Vec<(ChunkId, f64)>>> {
+            // Each retriever also fetches its candidates' rows: the full-text side usually
+            // finishes first (the other embeds the query), so its share of the fetching
+            // is off the search's critical path.
+            || -> Result<Option<RankedRows>> {
                 if query.mode == SearchMode::Vector {
                     return Ok(None);
                 }
@@ -416,31 +440,25 @@ impl Index {
                 let counts = store.term_chunk_counts(&terms)?;
                 let terms = tokenize::prune_terms(terms, &counts, FTS_POSTINGS_BUDGET);
                 match tokenize::match_expression(&terms) {
-                    Some(expr) => Ok(Some(store.fts_search(&expr, pool)?)),
+                    Some(expr) => {
+                        let hits = store.fts_search(&expr, pool)?;
+                        let rows = store.chunks(&ids_of(&hits))?;
+                        Ok(Some((hits, rows)))
+                    }
                     None => Ok(None),
                 }
             },
         );
         let mut lists: Vec<Vec<ChunkId>> = Vec::new();
         let mut single_scores: HashMap<ChunkId, f64> = HashMap::new();
-        for hits in [vector_hits?, text_hits?].into_iter().flatten() {
+        let mut rows: HashMap<ChunkId, ChunkRow> = HashMap::new();
+        for (hits, fetched) in [vector_hits?, text_hits?].into_iter().flatten() {
             if query.mode != SearchMode::Hybrid {
                 single_scores.extend(hits.iter().copied());
             }
             lists.push(hits.into_iter().map(|(id, _)| id).collect());
+            rows.extend(fetched.into_iter().map(|r| (r.id, r)));
         }
-        let store = self.store()?;
-        let ids: Vec<ChunkId> = {
-            let mut seen = HashSet::new();
-            lists
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|id| seen.insert(*id))
-                .collect()
-        };
-        let rows: HashMap<ChunkId, ChunkRow> =
-            store.chunks(&ids)?.into_iter().map(|r| (r.id, r)).collect();
         let keep = |r: &ChunkRow| {
             globs.is_match(&r.file_path)
                 && (query.languages.is_empty()
@@ -484,8 +502,25 @@ impl Index {
             }
             fused.sort_by(|a, b| b.1.total_cmp(&a.1));
         }
-        let mut fresh: HashMap<String, bool> = HashMap::new();
-        let mut stale = Vec::new();
+        let store = self.store()?;
+        // The files of the best candidates are checked against the disk side by side;
+        // any file reached past them is checked on the way.
+        let likely: Vec<&str> = {
+            let mut seen = HashSet::new();
+            fused
+                .iter()
+                .take(k * 2)
+                .filter_map(|(id, _)| rows.get(id))
+                .map(|r| r.file_path.as_str())
+                .filter(|path| seen.insert(*path))
+                .collect()
+        };
+        let mut fresh: HashMap<String, bool> = self.freshness(&store, &likely)?;
+        let mut stale: Vec<String> = fresh
+            .iter()
+            .filter(|(_, ok)| !**ok)
+            .map(|(path, _)| path.clone())
+            .collect();
         let mut hits: Vec<SearchHit> = Vec::new();
         for (id, rrf) in fused {
             let Some(row) = rows.get(&id) else { continue };
@@ -528,13 +563,29 @@ impl Index {
 
     /// Whether the file on disk still has the content that was indexed.
     fn is_fresh(&self, store: &Store, rel: &str) -> Result<bool> {
-        let Some(indexed) = store.file_hash(rel)? else {
-            return Ok(false);
+        let indexed = store.file_hash(rel)?;
+        Ok(self.matches_disk(rel, indexed.as_deref()))
+    }
+
+    /// [`Index::is_fresh`] for several files, read and hashed in parallel.
+    fn freshness(&self, store: &Store, paths: &[&str]) -> Result<HashMap<String, bool>> {
+        let indexed: Vec<(&str, Option<String>)> = paths
+            .iter()
+            .map(|&p| Ok((p, store.file_hash(p)?)))
+            .collect::<Result<_>>()?;
+        Ok(indexed
+            .par_iter()
+            .map(|(p, hash)| ((*p).to_owned(), self.matches_disk(p, hash.as_deref())))
+            .collect())
+    }
+
+    /// Whether the file at `rel` hashes to `indexed` (false when it is not indexed or
+    /// cannot be read).
+    fn matches_disk(&self, rel: &str, indexed: Option<&str>) -> bool {
+        let Some(indexed) = indexed else {
+            return false;
         };
-        match std::fs::read(self.root.join(rel)) {
-            Ok(bytes) => Ok(hash_bytes(&bytes) == indexed),
-            Err(_) => Ok(false),
-        }
+        std::fs::read(self.root.join(rel)).is_ok_and(|bytes| hash_bytes(&bytes) == indexed)
     }
 
     pub(crate) fn check_embedder(&self, embedder: &dyn Embedder) -> Result<()> {
