@@ -1,0 +1,2 @@
+pub(crate) mod api;
+mod sdk;
