@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod db;
+pub mod embeddings;
 pub mod limits;
 pub mod metrics;
 pub mod openai_api;
@@ -58,6 +59,7 @@ impl Proxy {
     ) -> Result<Self, StartError> {
         let db = db::Db::open(&config.database_path())?;
         let mut upstreams = HashMap::new();
+        let mut embedders: embeddings::Embedders = HashMap::new();
         for u in &config.upstreams {
             let mut settings = u.settings().map_err(|message| StartError::Upstream {
                 name: u.name.clone(),
@@ -67,12 +69,30 @@ impl Proxy {
                 settings.api_key = Some(key.clone());
                 settings.key_source = Some("the key given to the proxy".into());
             }
-            let provider =
-                cuervo_providers::build_provider(settings).map_err(|e| StartError::Upstream {
+            let provider = cuervo_providers::build_provider(settings.clone()).map_err(|e| {
+                StartError::Upstream {
                     name: u.name.clone(),
                     message: e.to_string(),
-                })?;
+                }
+            })?;
             upstreams.insert(u.name.clone(), provider);
+            // One adapter per model this upstream serves, for embeddings: the adapter
+            // embeds with the model its settings name.
+            let models = config
+                .models
+                .iter()
+                .flat_map(|m| &m.deployments)
+                .filter(|d| d.upstream == u.name);
+            for d in models {
+                let mut s = settings.clone();
+                s.embedding_model = Some(d.model.clone());
+                let provider =
+                    cuervo_providers::build_provider(s).map_err(|e| StartError::Upstream {
+                        name: u.name.clone(),
+                        message: e.to_string(),
+                    })?;
+                embedders.insert((u.name.clone(), d.model.clone()), provider);
+            }
         }
         let admin_key_hash = admin_key
             .filter(|k| !k.trim().is_empty())
@@ -87,6 +107,7 @@ impl Proxy {
             metrics: metrics::Metrics::default(),
             admin_key_hash,
             upstreams,
+            embedders,
         });
         // Forget the limit windows of keys that went quiet, once a minute.
         let weak = Arc::downgrade(&state);

@@ -33,6 +33,8 @@ pub struct AppState {
     pub admin_key_hash: Option<String>,
     /// Upstream name -> adapter.
     pub upstreams: HashMap<String, Arc<dyn ModelProvider>>,
+    /// (upstream, model) -> adapter embedding with that model.
+    pub embedders: crate::embeddings::Embedders,
 }
 
 impl std::fmt::Debug for AppState {
@@ -48,6 +50,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(list_models))
         .route("/v1/usage", get(get_usage))
         .route("/admin/keys", post(create_key).get(list_keys))
@@ -606,6 +609,79 @@ fn item_kind(frames: &[Bytes]) -> FrameKind {
 fn sse_frame(chunk: &openai_api::ChatChunk) -> Bytes {
     let json = serde_json::to_string(chunk).unwrap_or_else(|_| "{}".into());
     Bytes::from(format!("data: {json}\n\n"))
+}
+
+async fn embeddings(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let key = require_key(&state, &headers)?;
+    let request: crate::embeddings::EmbeddingsRequest = parse_json(&body)?;
+    let texts = request.texts().map_err(ApiError::bad_request)?;
+    let model_index = admit(&state, &key, &request.model)?;
+    let accounting = Accounting {
+        state: state.clone(),
+        key_id: key.id.clone(),
+        model: request.model.clone(),
+        request_id: random_id("emb-"),
+        started,
+    };
+    let group = &state.config.models[model_index];
+    let mut failure: Option<ModelError> = None;
+    for (i, dep) in group.deployments.iter().enumerate() {
+        let Some(embedder) = state
+            .embedders
+            .get(&(dep.upstream.clone(), dep.model.clone()))
+        else {
+            continue;
+        };
+        match embedder.embed(&texts).await {
+            Ok(vectors) if vectors.len() == texts.len() => {
+                let usage = Usage {
+                    input_tokens: crate::embeddings::estimated_tokens(&texts),
+                    ..Usage::default()
+                };
+                let dep = dep.clone();
+                accounting.finish(200, usage, Some(&dep)).await;
+                let body =
+                    crate::embeddings::response(&group.name, &vectors, &texts, request.base64());
+                return Ok(axum::Json(body).into_response());
+            }
+            Ok(vectors) => {
+                failure = Some(ModelError::new(
+                    dep.upstream.clone(),
+                    cuervo_domain::ModelErrorKind::Protocol,
+                    format!("{} vectors for {} texts", vectors.len(), texts.len()),
+                ));
+                break;
+            }
+            Err(e) => {
+                let more = i + 1 < group.deployments.len();
+                if more && worth_another_deployment(&e) {
+                    state.metrics.fallback(&group.name, &dep.upstream);
+                    failure = Some(e);
+                    continue;
+                }
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let err = match failure {
+        Some(e) => upstream_error(&e),
+        None => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "server_error",
+            "no_upstream",
+            format!("no upstream serves `{}`", group.name),
+        ),
+    };
+    accounting
+        .finish(err.status.as_u16(), Usage::default(), None)
+        .await;
+    Err(err)
 }
 
 async fn list_models(

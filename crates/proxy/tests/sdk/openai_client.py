@@ -1,18 +1,21 @@
 """Drives a running cuervo-proxy with the official OpenAI Python SDK.
 
-Usage: python openai_client.py BASE_URL API_KEY MODEL
+Usage: python openai_client.py BASE_URL API_KEY MODEL EMBED_MODEL EXPECTED_VECTOR_JSON
 
 The proxy's upstream is the mock server, scripted (in order) with: a text answer
 "Hello from the SDK.", a text answer "Streamed answer." and a tool call
 get_weather({"city": "Paris"}). Exits non-zero (with the assertion) on any mismatch.
 """
 
+import base64
 import json
+import struct
 import sys
 
 import openai
 
-base_url, api_key, model = sys.argv[1:4]
+base_url, api_key, model, embed_model, expected_vector = sys.argv[1:6]
+expected_vector = json.loads(expected_vector)
 client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
 
 models = [m.id for m in client.models.list()]
@@ -70,6 +73,21 @@ assert choice.finish_reason == "tool_calls", reply
 call = choice.message.tool_calls[0]
 assert call.function.name == "get_weather", call
 assert json.loads(call.function.arguments) == {"city": "Paris"}, call
+
+# Embeddings. Unasked, the SDK requests base64 and decodes it itself; asked for base64,
+# it hands the string back; asked for floats, it gets a list.
+def close(got):
+    return len(got) == len(expected_vector) and all(
+        abs(a - b) < 1e-6 for a, b in zip(got, expected_vector)
+    )
+
+default = client.embeddings.create(model=embed_model, input="hello world")
+assert close(default.data[0].embedding), default.data[0].embedding[:4]
+floats = client.embeddings.create(model=embed_model, input=["hello world"], encoding_format="float")
+assert close(floats.data[0].embedding)
+raw = client.embeddings.create(model=embed_model, input=["hello world"], encoding_format="base64")
+packed = base64.b64decode(raw.data[0].embedding)
+assert close(list(struct.unpack("<%df" % (len(packed) // 4), packed)))
 
 # Errors arrive as the SDK's typed exceptions.
 try:

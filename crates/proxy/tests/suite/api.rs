@@ -516,3 +516,53 @@ async fn models_lists_what_the_key_may_use_and_keys_rotate() {
         "keys are never listed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_come_back_as_floats_or_base64() {
+    let mock = MockServer::start(Script::new(vec![])).await.unwrap();
+    let models = "  - name: embed\n    deployments:\n      - upstream: oai\n        model: text-embedding-3-small\n";
+    let proxy = start(&[("oai", "openai", mock.openai_base_url())], models).await;
+    let (_, key) = proxy.create_key(json!({})).await;
+    let post = |body: Value| {
+        proxy
+            .client
+            .post(format!("{}/v1/embeddings", proxy.url))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let r = post(json!({"model": "embed", "input": ["alpha", "beta"]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["model"], "embed");
+    let floats: Vec<Vec<f32>> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| serde_json::from_value(d["embedding"].clone()).unwrap())
+        .collect();
+    assert_eq!(floats.len(), 2);
+    assert_eq!(floats[0], cuervo_testkit::mock_embedding("alpha"));
+    let sent = mock.side_requests();
+    assert_eq!(sent.last().unwrap().body["model"], "text-embedding-3-small");
+    let r = post(json!({"model": "embed", "input": "alpha", "encoding_format": "base64"}))
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        v["data"][0]["embedding"].as_str().unwrap(),
+    )
+    .unwrap();
+    let decoded: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(decoded, floats[0]);
+    let r = post(json!({"model": "embed", "input": [[1, 2, 3]]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

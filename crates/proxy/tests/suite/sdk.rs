@@ -32,9 +32,15 @@ async fn the_openai_python_sdk_talks_to_an_anthropic_upstream() {
     ]))
     .await
     .unwrap();
+    let models = format!(
+        "{ONE_MODEL}  - name: embed\n    deployments:\n      - upstream: oai\n        model: text-embedding-3-small\n"
+    );
     let proxy = start(
-        &[("claude", "anthropic", mock.anthropic_base_url())],
-        ONE_MODEL,
+        &[
+            ("claude", "anthropic", mock.anthropic_base_url()),
+            ("oai", "openai", mock.openai_base_url()),
+        ],
+        &models,
     )
     .await;
     let (_, key) = proxy.create_key(json!({"name": "sdk"})).await;
@@ -44,6 +50,8 @@ async fn the_openai_python_sdk_talks_to_an_anthropic_upstream() {
         .arg(format!("{}/v1", proxy.url))
         .arg(&key)
         .arg("smart")
+        .arg("embed")
+        .arg(serde_json::to_string(&cuervo_testkit::mock_embedding("hello world")).unwrap())
         .output()
         .await
         .unwrap();
