@@ -51,6 +51,37 @@ pub struct ProxyConfig {
     pub upstreams: Vec<UpstreamConfig>,
     /// Public model names and the upstream models that serve them.
     pub models: Vec<ModelConfig>,
+    /// Where rate-limit counters live: this process (the default) or Redis, shared by
+    /// every replica.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// The rate-limit counter store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// `redis://host:port/db`: counters shared by every replica pointing at it, so a
+    /// key's limits hold for the fleet. None: each replica counts alone.
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// What to do when Redis does not answer: `open` (serve without limits, the
+    /// default) or `closed` (refuse limited keys with 503).
+    #[serde(default = "default_fail_mode")]
+    pub on_redis_error: crate::redis_limits::FailMode,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            on_redis_error: default_fail_mode(),
+        }
+    }
+}
+
+fn default_fail_mode() -> crate::redis_limits::FailMode {
+    crate::redis_limits::FailMode::Open
 }
 
 /// One upstream endpoint.

@@ -14,6 +14,7 @@ pub mod embeddings;
 pub mod limits;
 pub mod metrics;
 pub mod openai_api;
+pub mod redis_limits;
 pub mod server;
 pub mod usage;
 
@@ -30,6 +31,8 @@ pub enum StartError {
     Db(#[from] db::DbError),
     #[error("upstream `{name}`: {message}")]
     Upstream { name: String, message: String },
+    #[error("limits.redis_url: {0}")]
+    Redis(#[from] redis_limits::RedisError),
 }
 
 /// A built proxy: its shared state and the spend writer, which must be awaited at
@@ -97,13 +100,20 @@ impl Proxy {
         let admin_key_hash = admin_key
             .filter(|k| !k.trim().is_empty())
             .map(|k| db::key_hash(k.trim()));
+        let limiter = match &config.limits.redis_url {
+            Some(url) => limits::Limiter::Redis(Box::new(redis_limits::RedisLimiter::new(
+                url,
+                config.limits.on_redis_error,
+            )?)),
+            None => limits::Limiter::default(),
+        };
         let (usage, writer) = usage::start_writer(db.clone());
         let state = Arc::new(AppState {
             config,
             db,
             usage,
             spend: usage::SpendCache::default(),
-            limiter: limits::Limiter::default(),
+            limiter,
             metrics: metrics::Metrics::default(),
             admin_key_hash,
             upstreams,

@@ -2,7 +2,9 @@
 //!
 //! A window is the calendar minute (`unix_time / 60`): every replica that shares a
 //! counter store agrees on it without coordination, and a limit of N per minute admits
-//! exactly N requests in it. This is the single-replica store, in memory.
+//! exactly N requests in it. [`MemoryLimiter`] keeps the counters of one replica;
+//! [`crate::redis_limits::RedisLimiter`] keeps them in Redis for a fleet, checked and
+//! counted in one atomic script.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -40,13 +42,69 @@ struct Window {
     tokens: u64,
 }
 
-/// Counters per key for the current minute.
-#[derive(Debug, Default)]
-pub struct Limiter {
-    windows: Mutex<HashMap<String, Window>>,
+/// Why a request was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitError {
+    /// A limit tripped.
+    Refused(Refusal),
+    /// The shared counter store cannot be reached and the proxy is set to fail closed.
+    Unavailable(String),
+}
+
+/// The counter store a proxy uses: its own memory, or Redis shared by a fleet.
+#[derive(Debug)]
+pub enum Limiter {
+    Memory(MemoryLimiter),
+    Redis(Box<crate::redis_limits::RedisLimiter>),
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter::Memory(MemoryLimiter::default())
+    }
 }
 
 impl Limiter {
+    /// Admits one request for `key_id` at `now` (seconds), or says why not.
+    pub async fn admit(
+        &self,
+        key_id: &str,
+        rpm: Option<u64>,
+        tpm: Option<u64>,
+        now: i64,
+    ) -> Result<(), LimitError> {
+        if rpm.is_none() && tpm.is_none() {
+            return Ok(());
+        }
+        match self {
+            Limiter::Memory(m) => m.admit(key_id, rpm, tpm, now).map_err(LimitError::Refused),
+            Limiter::Redis(r) => r.admit(key_id, rpm, tpm, now).await,
+        }
+    }
+
+    /// Counts a completed request's tokens.
+    pub async fn add_tokens(&self, key_id: &str, tokens: u64, now: i64) {
+        match self {
+            Limiter::Memory(m) => m.add_tokens(key_id, tokens, now),
+            Limiter::Redis(r) => r.add_tokens(key_id, tokens, now).await,
+        }
+    }
+
+    /// Forgets quiet keys' windows (Redis expires its own).
+    pub fn prune(&self, now: i64) {
+        if let Limiter::Memory(m) = self {
+            m.prune(now);
+        }
+    }
+}
+
+/// Counters per key for the current minute, in this process.
+#[derive(Debug, Default)]
+pub struct MemoryLimiter {
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+impl MemoryLimiter {
     /// Admits one request for `key_id` at `now` (seconds) or says which limit refuses
     /// it. A request counts against the RPM limit when admitted; tokens count when the
     /// request completes ([`Limiter::add_tokens`]), and a key over its TPM limit is refused
@@ -119,7 +177,7 @@ mod tests {
 
     #[test]
     fn rpm_admits_exactly_the_limit_per_minute() {
-        let l = Limiter::default();
+        let l = MemoryLimiter::default();
         let t: i64 = 1_800_000_000; // the start of a minute
         for i in 0..5 {
             assert!(l.admit("k", Some(5), None, t + i).is_ok());
@@ -135,7 +193,7 @@ mod tests {
 
     #[test]
     fn tpm_refuses_once_the_window_has_its_tokens() {
-        let l = Limiter::default();
+        let l = MemoryLimiter::default();
         let t: i64 = 1_800_000_000; // the start of a minute
         assert!(l.admit("k", None, Some(100), t).is_ok());
         l.add_tokens("k", 100, t + 1);

@@ -287,7 +287,7 @@ fn worth_another_deployment(e: &ModelError) -> bool {
 
 /// The checks every model route makes before calling an upstream: the model exists and
 /// the key may use it, its budget is not spent, its limits admit one more request.
-fn admit(state: &AppState, key: &KeyRecord, model: &str) -> Result<usize, ApiError> {
+async fn admit(state: &AppState, key: &KeyRecord, model: &str) -> Result<usize, ApiError> {
     let Some(index) = state.config.models.iter().position(|m| m.name == model) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -327,27 +327,37 @@ fn admit(state: &AppState, key: &KeyRecord, model: &str) -> Result<usize, ApiErr
             ));
         }
     }
-    if let Err(refusal) = state.limiter.admit(&key.id, key.rpm, key.tpm, at) {
-        state.metrics.rejected(refusal.limit.name());
-        let unit = match refusal.limit {
-            crate::limits::Limit::Rpm => "requests",
-            crate::limits::Limit::Tpm => "tokens",
-        };
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limit_error",
-            &format!("{}_limit_exceeded", refusal.limit.name()),
-            format!(
-                "this key's {} limit ({} {unit} per minute) is reached; retry in {} s",
-                refusal.limit.name(),
-                refusal.value,
-                refusal.retry_after_secs
-            ),
-        );
-        e.retry_after = Some(refusal.retry_after_secs);
-        return Err(e);
-    }
-    Ok(index)
+    let refusal = match state.limiter.admit(&key.id, key.rpm, key.tpm, at).await {
+        Ok(()) => return Ok(index),
+        Err(crate::limits::LimitError::Unavailable(message)) => {
+            state.metrics.rejected("limit_store_unavailable");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "limit_store_unavailable",
+                message,
+            ));
+        }
+        Err(crate::limits::LimitError::Refused(refusal)) => refusal,
+    };
+    state.metrics.rejected(refusal.limit.name());
+    let unit = match refusal.limit {
+        crate::limits::Limit::Rpm => "requests",
+        crate::limits::Limit::Tpm => "tokens",
+    };
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limit_error",
+        &format!("{}_limit_exceeded", refusal.limit.name()),
+        format!(
+            "this key's {} limit ({} {unit} per minute) is reached; retry in {} s",
+            refusal.limit.name(),
+            refusal.value,
+            refusal.retry_after_secs
+        ),
+    );
+    e.retry_after = Some(refusal.retry_after_secs);
+    Err(e)
 }
 
 /// What a finished request leaves behind: spend, token counters, metrics.
@@ -366,7 +376,8 @@ impl Accounting {
         let at = now();
         self.state
             .limiter
-            .add_tokens(&self.key_id, input + usage.output_tokens, at);
+            .add_tokens(&self.key_id, input + usage.output_tokens, at)
+            .await;
         self.state.spend.add(&self.key_id, micro_usd);
         self.state
             .metrics
@@ -475,7 +486,7 @@ async fn chat_completions(
         err.param = e.param;
         err
     })?;
-    let model_index = admit(&state, &key, &request.model)?;
+    let model_index = admit(&state, &key, &request.model).await?;
     let public_model = request.model.clone();
     let request_id = random_id("chatcmpl-");
     let accounting = Accounting {
@@ -620,7 +631,7 @@ async fn embeddings(
     let key = require_key(&state, &headers)?;
     let request: crate::embeddings::EmbeddingsRequest = parse_json(&body)?;
     let texts = request.texts().map_err(ApiError::bad_request)?;
-    let model_index = admit(&state, &key, &request.model)?;
+    let model_index = admit(&state, &key, &request.model).await?;
     let accounting = Accounting {
         state: state.clone(),
         key_id: key.id.clone(),
@@ -841,9 +852,16 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut text = state.metrics.render();
+    if let crate::limits::Limiter::Redis(redis) = &state.limiter {
+        text.push_str(
+            "# HELP cuervo_proxy_limit_store_failures_total Redis calls of the rate limiter that failed.\n\
+             # TYPE cuervo_proxy_limit_store_failures_total counter\n",
+        );
+        text.push_str(&format!(
+            "cuervo_proxy_limit_store_failures_total {}\n",
+            redis.failures()
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

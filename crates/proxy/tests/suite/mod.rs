@@ -1,2 +1,3 @@
 pub(crate) mod api;
+mod fleet;
 mod sdk;
