@@ -8,14 +8,17 @@
 //!
 //! [`app`] is the router; [`Proxy::start`] builds the state from a configuration.
 
+pub mod anthropic_api;
 pub mod config;
 pub mod db;
 pub mod embeddings;
 pub mod limits;
 pub mod metrics;
+mod model_routes;
 pub mod openai_api;
 pub mod redis_limits;
 pub mod server;
+mod stream;
 pub mod usage;
 
 use std::collections::HashMap;

@@ -2,24 +2,21 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use cuervo_domain::{ModelChunk, ModelError, ModelProvider, Usage};
-use cuervo_providers::wire::openai as wire;
-use futures::StreamExt;
+use cuervo_domain::ModelProvider;
 
-use crate::config::{DeploymentConfig, ProxyConfig};
-use crate::db::{Db, KeyRecord, KeySpec, key_hash, now};
+use crate::config::ProxyConfig;
+use crate::db::{Db, KeyRecord, KeySpec, key_hash};
 use crate::limits::Limiter;
 use crate::metrics::Metrics;
-use crate::openai_api::{self, ChunkEncoder, CompletionBuilder};
-use crate::usage::{self, SpendCache, UsageRecord, UsageSink};
+use crate::model_routes;
+use crate::usage::{self, SpendCache, UsageSink};
 
 /// Everything a request handler needs, shared.
 pub struct AppState {
@@ -49,8 +46,9 @@ impl std::fmt::Debug for AppState {
 pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
-        .route("/v1/chat/completions", post(chat_completions))
-        .route("/v1/embeddings", post(embeddings))
+        .route("/v1/chat/completions", post(model_routes::chat_completions))
+        .route("/v1/messages", post(model_routes::messages))
+        .route("/v1/embeddings", post(model_routes::embeddings))
         .route("/v1/models", get(list_models))
         .route("/v1/usage", get(get_usage))
         .route("/admin/keys", post(create_key).get(list_keys))
@@ -64,7 +62,18 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// An error in OpenAI's shape, with the status and (for limits) `Retry-After`.
+/// Which API's error shape a response uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// `{"error": {"message", "type", "param", "code"}}`
+    #[default]
+    OpenAi,
+    /// `{"type": "error", "error": {"type", "message"}}`
+    Anthropic,
+}
+
+/// An error with its status and (for limits) `Retry-After`, in OpenAI's shape or, on
+/// Anthropic's routes, Anthropic's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -74,10 +83,16 @@ pub struct ApiError {
     /// The request field at fault, when one is.
     pub param: Option<String>,
     pub retry_after: Option<u64>,
+    pub shape: Shape,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             kind,
@@ -85,10 +100,17 @@ impl ApiError {
             message: message.into(),
             param: None,
             retry_after: None,
+            shape: Shape::OpenAi,
         }
     }
 
-    fn unauthorized(message: impl Into<String>) -> Self {
+    /// The same error in `shape`.
+    pub fn shaped(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "authentication_error",
@@ -97,7 +119,7 @@ impl ApiError {
         )
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
@@ -115,15 +137,37 @@ impl ApiError {
         )
     }
 
-    fn body(&self) -> serde_json::Value {
-        serde_json::json!({
-            "error": {
-                "message": self.message,
-                "type": self.kind,
-                "param": self.param,
-                "code": self.code,
-            }
-        })
+    pub(crate) fn body(&self) -> serde_json::Value {
+        match self.shape {
+            Shape::OpenAi => serde_json::json!({
+                "error": {
+                    "message": self.message,
+                    "type": self.kind,
+                    "param": self.param,
+                    "code": self.code,
+                }
+            }),
+            Shape::Anthropic => serde_json::json!({
+                "type": "error",
+                "error": {"type": anthropic_error_type(self.status), "message": self.message},
+            }),
+        }
+    }
+}
+
+/// Anthropic's error type for a status.
+fn anthropic_error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        504 => "timeout_error",
+        529 | 503 => "overloaded_error",
+        _ => "api_error",
     }
 }
 
@@ -205,7 +249,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
     }
 }
 
-fn require_key(state: &AppState, headers: &HeaderMap) -> Result<KeyRecord, ApiError> {
+pub(crate) fn require_key(state: &AppState, headers: &HeaderMap) -> Result<KeyRecord, ApiError> {
     match authenticate(state, headers)? {
         Caller::Key(k) => Ok(*k),
         Caller::Admin => Err(ApiError::new(
@@ -241,7 +285,7 @@ fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
 }
 
 /// Parses a JSON body into `T`, answering 400 in OpenAI's shape (not axum's plain text).
-fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -254,445 +298,12 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiErro
     })
 }
 
-fn random_id(prefix: &str) -> String {
+pub(crate) fn random_id(prefix: &str) -> String {
     format!(
         "{prefix}{:016x}{:08x}",
         rand::random::<u64>(),
         rand::random::<u32>()
     )
-}
-
-/// The cost of `usage` on a deployment: the configured price, else the built-in table.
-fn cost_micro_usd(dep: &DeploymentConfig, usage: &Usage) -> u64 {
-    if dep.input_usd_per_mtok.is_some() || dep.output_usd_per_mtok.is_some() {
-        let input = (usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens)
-            as f64
-            * dep.input_usd_per_mtok.unwrap_or(0.0);
-        let output = usage.output_tokens as f64 * dep.output_usd_per_mtok.unwrap_or(0.0);
-        // Dollars per million tokens times tokens is micro-dollars.
-        return (input + output).round().max(0.0) as u64;
-    }
-    cuervo_providers::pricing::cost(&dep.model, usage).map_or(0, |c| c.micro_usd)
-}
-
-/// Whether the next deployment should be tried after this error (it came before any
-/// output): the upstream was busy or down, not the request wrong.
-fn worth_another_deployment(e: &ModelError) -> bool {
-    use cuervo_domain::ModelErrorKind as K;
-    matches!(
-        e.kind,
-        K::RateLimited { .. } | K::Overloaded { .. } | K::Server | K::Network | K::Auth
-    )
-}
-
-/// The checks every model route makes before calling an upstream: the model exists and
-/// the key may use it, its budget is not spent, its limits admit one more request.
-async fn admit(state: &AppState, key: &KeyRecord, model: &str) -> Result<usize, ApiError> {
-    let Some(index) = state.config.models.iter().position(|m| m.name == model) else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            "model_not_found",
-            format!("the model `{model}` does not exist on this proxy (GET /v1/models lists them)"),
-        ));
-    };
-    if !key.models.is_empty() && !key.models.iter().any(|m| m == model) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_error",
-            "model_not_allowed",
-            format!("this key may not use the model `{model}`"),
-        ));
-    }
-    let at = now();
-    if let Some(budget) = key.budget_usd {
-        let period = usage::period_start(key.budget_period.as_deref(), at);
-        let spent = state.spend.spent(&state.db, &key.id, period)?;
-        let budget_micro = (budget * 1_000_000.0).round() as u64;
-        if spent >= budget_micro {
-            state.metrics.rejected("budget");
-            let when = match key.budget_period.as_deref() {
-                Some("daily") => "; it resets at midnight UTC",
-                Some("monthly") => "; it resets on the first of the month (UTC)",
-                _ => "",
-            };
-            return Err(ApiError::new(
-                StatusCode::PAYMENT_REQUIRED,
-                "budget_exceeded",
-                "budget_exceeded",
-                format!(
-                    "this key's budget of ${budget:.2} is spent (${:.4}){when}",
-                    spent as f64 / 1_000_000.0
-                ),
-            ));
-        }
-    }
-    let refusal = match state.limiter.admit(&key.id, key.rpm, key.tpm, at).await {
-        Ok(()) => return Ok(index),
-        Err(crate::limits::LimitError::Unavailable(message)) => {
-            state.metrics.rejected("limit_store_unavailable");
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server_error",
-                "limit_store_unavailable",
-                message,
-            ));
-        }
-        Err(crate::limits::LimitError::Refused(refusal)) => refusal,
-    };
-    state.metrics.rejected(refusal.limit.name());
-    let unit = match refusal.limit {
-        crate::limits::Limit::Rpm => "requests",
-        crate::limits::Limit::Tpm => "tokens",
-    };
-    let mut e = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limit_error",
-        &format!("{}_limit_exceeded", refusal.limit.name()),
-        format!(
-            "this key's {} limit ({} {unit} per minute) is reached; retry in {} s",
-            refusal.limit.name(),
-            refusal.value,
-            refusal.retry_after_secs
-        ),
-    );
-    e.retry_after = Some(refusal.retry_after_secs);
-    Err(e)
-}
-
-/// What a finished request leaves behind: spend, token counters, metrics.
-struct Accounting {
-    state: Arc<AppState>,
-    key_id: String,
-    model: String,
-    request_id: String,
-    started: Instant,
-}
-
-impl Accounting {
-    async fn finish(self, status: u16, usage: Usage, dep: Option<&DeploymentConfig>) {
-        let micro_usd = dep.map_or(0, |d| cost_micro_usd(d, &usage));
-        let input = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens;
-        let at = now();
-        self.state
-            .limiter
-            .add_tokens(&self.key_id, input + usage.output_tokens, at)
-            .await;
-        self.state.spend.add(&self.key_id, micro_usd);
-        self.state
-            .metrics
-            .usage(&self.model, input, usage.output_tokens, micro_usd);
-        self.state
-            .metrics
-            .request(&self.model, status, self.started.elapsed());
-        self.state
-            .usage
-            .record(UsageRecord {
-                request_id: self.request_id,
-                key_id: self.key_id,
-                model: self.model,
-                at,
-                status,
-                input_tokens: input,
-                output_tokens: usage.output_tokens,
-                micro_usd,
-            })
-            .await;
-    }
-}
-
-/// An upstream's answer that has begun: its first chunk and the rest.
-type Opened = (ModelChunk, cuervo_domain::ChunkStream, usize);
-
-/// Calls the model's deployments in order until one starts answering.
-async fn open_stream(
-    state: &AppState,
-    model_index: usize,
-    request: &wire::ChatRequest,
-) -> Result<Opened, ApiError> {
-    let group = &state.config.models[model_index];
-    let mut last: Option<ModelError> = None;
-    for (i, dep) in group.deployments.iter().enumerate() {
-        let Some(provider) = state.upstreams.get(&dep.upstream) else {
-            continue;
-        };
-        let model_request = openai_api::to_model_request(request, &dep.model).map_err(|e| {
-            let mut err = ApiError::bad_request(e.message);
-            err.param = e.param;
-            err
-        })?;
-        let mut stream = provider.invoke(model_request);
-        match stream.next().await {
-            Some(Ok(first)) => return Ok((first, stream, i)),
-            Some(Err(e)) => {
-                let more = i + 1 < group.deployments.len();
-                if more && worth_another_deployment(&e) {
-                    tracing::warn!(model = %group.name, upstream = %dep.upstream, "falling back: {e}");
-                    state.metrics.fallback(&group.name, &dep.upstream);
-                    last = Some(e);
-                    continue;
-                }
-                return Err(upstream_error(&e));
-            }
-            None => {
-                last = Some(ModelError::new(
-                    dep.upstream.clone(),
-                    cuervo_domain::ModelErrorKind::StreamCut,
-                    "the upstream closed the response without an answer",
-                ));
-            }
-        }
-    }
-    Err(match last {
-        Some(e) => upstream_error(&e),
-        None => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "server_error",
-            "no_upstream",
-            format!("no upstream serves `{}`", group.name),
-        ),
-    })
-}
-
-/// An upstream error in the client's terms.
-fn upstream_error(e: &ModelError) -> ApiError {
-    let (status, retry_after, body) = openai_api::error_response(e);
-    ApiError {
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-        kind: match status {
-            429 => "rate_limit_error",
-            400 => "invalid_request_error",
-            _ => "server_error",
-        },
-        code: body.error.code.as_ref().map(|c| match c {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }),
-        message: body.error.message,
-        param: None,
-        retry_after,
-    }
-}
-
-async fn chat_completions(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let started = Instant::now();
-    let key = require_key(&state, &headers)?;
-    let request = openai_api::parse_request(&body).map_err(|e| {
-        let mut err = ApiError::bad_request(e.message);
-        err.param = e.param;
-        err
-    })?;
-    let model_index = admit(&state, &key, &request.model).await?;
-    let public_model = request.model.clone();
-    let request_id = random_id("chatcmpl-");
-    let accounting = Accounting {
-        state: state.clone(),
-        key_id: key.id.clone(),
-        model: public_model.clone(),
-        request_id: request_id.clone(),
-        started,
-    };
-    let (first, rest, dep_index) = match open_stream(&state, model_index, &request).await {
-        Ok(opened) => opened,
-        Err(e) => {
-            accounting
-                .finish(e.status.as_u16(), Usage::default(), None)
-                .await;
-            return Err(e);
-        }
-    };
-    let dep = state.config.models[model_index].deployments[dep_index].clone();
-    let created = now().max(0) as u64;
-    if request.stream {
-        let encoder = ChunkEncoder::new(
-            request_id,
-            public_model,
-            created,
-            openai_api::wants_usage(&request),
-        );
-        return Ok(stream_response(encoder, first, rest, accounting, dep));
-    }
-    let mut builder = CompletionBuilder::new(request_id, public_model, created);
-    builder.push(first);
-    let mut rest = rest;
-    while let Some(item) = rest.next().await {
-        match item {
-            Ok(chunk) => builder.push(chunk),
-            Err(e) => {
-                let err = upstream_error(&e);
-                accounting
-                    .finish(err.status.as_u16(), builder.usage(), Some(&dep))
-                    .await;
-                return Err(err);
-            }
-        }
-    }
-    let usage = builder.usage();
-    let completion = builder.finish();
-    accounting.finish(200, usage, Some(&dep)).await;
-    Ok(axum::Json(completion).into_response())
-}
-
-/// Streams the answer as server-sent events. A task drives the upstream and feeds the
-/// body; if the client goes away, the upstream stream is dropped (which closes that
-/// connection) and what was used so far is still recorded.
-fn stream_response(
-    mut encoder: ChunkEncoder,
-    first: ModelChunk,
-    mut rest: cuervo_domain::ChunkStream,
-    accounting: Accounting,
-    dep: DeploymentConfig,
-) -> Response {
-    let (tx, rx) = futures::channel::mpsc::channel::<Bytes>(16);
-    tokio::spawn(async move {
-        let mut tx = tx;
-        let mut status = 200;
-        let mut pending = Some(first);
-        let mut client_gone = false;
-        loop {
-            let item = match pending.take() {
-                Some(chunk) => Some(Ok(chunk)),
-                None => rest.next().await,
-            };
-            let frames: Vec<Bytes> = match item {
-                Some(Ok(chunk)) => encoder.push(chunk).iter().map(sse_frame).collect(),
-                Some(Err(e)) => {
-                    // The response has begun: the error goes in the stream, as OpenAI does.
-                    let err = upstream_error(&e);
-                    status = err.status.as_u16();
-                    vec![Bytes::from(format!("data: {}\n\n", err.body()))]
-                }
-                None => {
-                    let mut frames: Vec<Bytes> = encoder.finish().iter().map(sse_frame).collect();
-                    frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
-                    frames
-                }
-            };
-            let done = !matches!(item_kind(&frames), FrameKind::More) || status != 200;
-            for frame in frames {
-                if futures::SinkExt::send(&mut tx, frame).await.is_err() {
-                    client_gone = true;
-                    break;
-                }
-            }
-            if client_gone || done {
-                break;
-            }
-        }
-        if client_gone {
-            status = 499;
-        }
-        drop(rest);
-        accounting.finish(status, encoder.usage(), Some(&dep)).await;
-    });
-    let body = Body::from_stream(rx.map(Ok::<_, std::convert::Infallible>));
-    let mut response = Response::new(body);
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
-}
-
-enum FrameKind {
-    More,
-    Last,
-}
-
-/// Whether a batch of frames ends the stream (it holds `[DONE]`).
-fn item_kind(frames: &[Bytes]) -> FrameKind {
-    if frames
-        .last()
-        .is_some_and(|f| f.as_ref() == b"data: [DONE]\n\n")
-    {
-        FrameKind::Last
-    } else {
-        FrameKind::More
-    }
-}
-
-fn sse_frame(chunk: &openai_api::ChatChunk) -> Bytes {
-    let json = serde_json::to_string(chunk).unwrap_or_else(|_| "{}".into());
-    Bytes::from(format!("data: {json}\n\n"))
-}
-
-async fn embeddings(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let started = Instant::now();
-    let key = require_key(&state, &headers)?;
-    let request: crate::embeddings::EmbeddingsRequest = parse_json(&body)?;
-    let texts = request.texts().map_err(ApiError::bad_request)?;
-    let model_index = admit(&state, &key, &request.model).await?;
-    let accounting = Accounting {
-        state: state.clone(),
-        key_id: key.id.clone(),
-        model: request.model.clone(),
-        request_id: random_id("emb-"),
-        started,
-    };
-    let group = &state.config.models[model_index];
-    let mut failure: Option<ModelError> = None;
-    for (i, dep) in group.deployments.iter().enumerate() {
-        let Some(embedder) = state
-            .embedders
-            .get(&(dep.upstream.clone(), dep.model.clone()))
-        else {
-            continue;
-        };
-        match embedder.embed(&texts).await {
-            Ok(vectors) if vectors.len() == texts.len() => {
-                let usage = Usage {
-                    input_tokens: crate::embeddings::estimated_tokens(&texts),
-                    ..Usage::default()
-                };
-                let dep = dep.clone();
-                accounting.finish(200, usage, Some(&dep)).await;
-                let body =
-                    crate::embeddings::response(&group.name, &vectors, &texts, request.base64());
-                return Ok(axum::Json(body).into_response());
-            }
-            Ok(vectors) => {
-                failure = Some(ModelError::new(
-                    dep.upstream.clone(),
-                    cuervo_domain::ModelErrorKind::Protocol,
-                    format!("{} vectors for {} texts", vectors.len(), texts.len()),
-                ));
-                break;
-            }
-            Err(e) => {
-                let more = i + 1 < group.deployments.len();
-                if more && worth_another_deployment(&e) {
-                    state.metrics.fallback(&group.name, &dep.upstream);
-                    failure = Some(e);
-                    continue;
-                }
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    let err = match failure {
-        Some(e) => upstream_error(&e),
-        None => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "server_error",
-            "no_upstream",
-            format!("no upstream serves `{}`", group.name),
-        ),
-    };
-    accounting
-        .finish(err.status.as_u16(), Usage::default(), None)
-        .await;
-    Err(err)
 }
 
 async fn list_models(

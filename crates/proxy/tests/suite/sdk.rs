@@ -78,3 +78,43 @@ async fn the_openai_python_sdk_talks_to_an_anthropic_upstream() {
     );
     assert_eq!(sent[2].body["tools"][0]["name"], "get_weather");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anthropic_python_sdk_talks_to_an_openai_upstream() {
+    let python = sdk_python();
+    let mock = MockServer::start(Script::new(vec![
+        Turn::text("Hello, Anthropic client."),
+        Turn::text("Streamed answer."),
+        Turn::tool_call("get_weather", json!({"city": "Paris"})),
+    ]))
+    .await
+    .unwrap();
+    let models =
+        "  - name: smart\n    deployments:\n      - upstream: oai\n        model: gpt-5-mini\n";
+    let proxy = start(&[("oai", "openai", mock.openai_base_url())], models).await;
+    let (_, key) = proxy.create_key(json!({"name": "claude-code"})).await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/anthropic_client.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(&proxy.url)
+        .arg(&key)
+        .arg("smart")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the SDK client failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("anthropic sdk: ok"), "{stdout}");
+    // What reached the upstream is OpenAI's format: the system prompt as a message, the
+    // tool as a function.
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0].path, "/v1/chat/completions");
+    assert_eq!(sent[0].body["model"], "gpt-5-mini");
+    assert_eq!(sent[0].body["messages"][0]["role"], "system");
+    assert_eq!(sent[2].body["tools"][0]["function"]["name"], "get_weather");
+}
