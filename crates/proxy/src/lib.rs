@@ -121,6 +121,7 @@ impl Proxy {
             admin_key_hash,
             upstreams,
             embedders,
+            key_cache: server::KeyCache::default(),
         });
         // Forget the limit windows of keys that went quiet, once a minute.
         let weak = Arc::downgrade(&state);

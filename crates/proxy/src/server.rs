@@ -32,6 +32,48 @@ pub struct AppState {
     pub upstreams: HashMap<String, Arc<dyn ModelProvider>>,
     /// (upstream, model) -> adapter embedding with that model.
     pub embedders: crate::embeddings::Embedders,
+    /// Keys recently looked up, by hash (see [`KeyCache`]).
+    pub key_cache: KeyCache,
+}
+
+/// Keys looked up in the last second, so a busy key costs one database read a second
+/// rather than one a request. Revoking or rotating through the admin API evicts the
+/// key at once; a change made with `cuervo-proxy keys` (another process) is seen within
+/// [`KEY_CACHE_TTL`].
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    entries: std::sync::Mutex<HashMap<String, (std::time::Instant, Option<KeyRecord>)>>,
+}
+
+/// How long a looked-up key (or its absence) is trusted.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Entries kept at most; past it the cache is cleared (guessed keys must not grow it).
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    fn get(&self, db: &Db, hash: &str) -> Result<Option<KeyRecord>, crate::db::DbError> {
+        {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, record)) = entries.get(hash)
+                && at.elapsed() < KEY_CACHE_TTL
+            {
+                return Ok(record.clone());
+            }
+        }
+        let record = db.key_by_hash(hash)?;
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= KEY_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(hash.to_owned(), (std::time::Instant::now(), record.clone()));
+        Ok(record)
+    }
+
+    /// Forgets every cached entry of the key `id` (revoked or rotated).
+    pub fn evict(&self, id: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, (_, r)| r.as_ref().is_none_or(|r| r.id != id));
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -237,7 +279,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
     if state.admin_key_hash.as_deref() == Some(hash.as_str()) {
         return Ok(Caller::Admin);
     }
-    match state.db.key_by_hash(&hash)? {
+    match state.key_cache.get(&state.db, &hash)? {
         Some(k) if k.revoked_at.is_some() => Err(ApiError::unauthorized(format!(
             "the key {}… was revoked",
             k.prefix
@@ -421,7 +463,9 @@ async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_admin(&state, &headers)?;
-    if state.db.revoke_key(&id)? {
+    let revoked = state.db.revoke_key(&id)?;
+    state.key_cache.evict(&id);
+    if revoked {
         Ok(axum::Json(serde_json::json!({"id": id, "revoked": true})).into_response())
     } else {
         Err(ApiError::new(
@@ -439,7 +483,9 @@ async fn rotate_key(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_admin(&state, &headers)?;
-    match state.db.rotate_key(&id)? {
+    let rotated = state.db.rotate_key(&id)?;
+    state.key_cache.evict(&id);
+    match rotated {
         Some(key) => Ok(axum::Json(serde_json::json!({"id": id, "key": key})).into_response()),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
