@@ -37,7 +37,7 @@ enum Command {
         listen: Option<std::net::SocketAddr>,
     },
     /// Create, list, rotate and revoke virtual keys (works on the database directly;
-    /// a running proxy sees the change on the next request).
+    /// a running proxy sees it within a second).
     #[command(subcommand)]
     Keys(KeysCommand),
 }
