@@ -155,6 +155,12 @@ impl Accounting {
     }
 
     pub(crate) async fn finish(self, status: u16, usage: Usage, dep: Option<&DeploymentConfig>) {
+        self.record(status, usage, dep).await;
+    }
+
+    /// [`Accounting::finish`] without giving the accounting up (for a caller that cannot
+    /// move it).
+    async fn record(&self, status: u16, usage: Usage, dep: Option<&DeploymentConfig>) {
         let micro_usd = dep.map_or(0, |d| cost_micro_usd(d, &usage));
         let input = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens;
         let at = now();
@@ -172,9 +178,9 @@ impl Accounting {
         self.state
             .usage
             .record(UsageRecord {
-                request_id: self.request_id,
-                key_id: self.key_id,
-                model: self.model,
+                request_id: self.request_id.clone(),
+                key_id: self.key_id.clone(),
+                model: self.model.clone(),
                 at,
                 status,
                 input_tokens: input,
@@ -323,23 +329,60 @@ pub(crate) async fn chat_completions(
     }
     let mut builder = CompletionBuilder::new(id, request.model.clone(), created);
     builder.push(first);
-    let mut rest = rest;
+    let usage = collect(&mut builder, rest, &accounting, &dep, Shape::OpenAi).await?;
+    let completion = builder.finish();
+    accounting.finish(200, usage, Some(&dep)).await;
+    Ok(axum::Json(completion).into_response())
+}
+
+/// A whole (non-streamed) answer being assembled: OpenAI's completion or Anthropic's
+/// message.
+trait Collector {
+    fn push(&mut self, chunk: ModelChunk);
+    fn usage(&self) -> Usage;
+}
+
+impl Collector for CompletionBuilder {
+    fn push(&mut self, chunk: ModelChunk) {
+        CompletionBuilder::push(self, chunk);
+    }
+    fn usage(&self) -> Usage {
+        CompletionBuilder::usage(self)
+    }
+}
+
+impl Collector for anthropic_api::MessageBuilder {
+    fn push(&mut self, chunk: ModelChunk) {
+        anthropic_api::MessageBuilder::push(self, chunk);
+    }
+    fn usage(&self) -> Usage {
+        anthropic_api::MessageBuilder::usage(self)
+    }
+}
+
+/// Reads the rest of an upstream's answer into `builder` and returns its usage. An error
+/// mid-answer records what was used with the error's status and becomes the client's
+/// error (nothing was sent yet).
+async fn collect(
+    builder: &mut impl Collector,
+    mut rest: cuervo_domain::ChunkStream,
+    accounting: &Accounting,
+    dep: &DeploymentConfig,
+    shape: Shape,
+) -> Result<Usage, ApiError> {
     while let Some(item) = rest.next().await {
         match item {
             Ok(chunk) => builder.push(chunk),
             Err(e) => {
-                let err = upstream_error(&e, Shape::OpenAi);
+                let err = upstream_error(&e, shape);
                 accounting
-                    .finish(err.status.as_u16(), builder.usage(), Some(&dep))
+                    .record(err.status.as_u16(), builder.usage(), Some(dep))
                     .await;
                 return Err(err);
             }
         }
     }
-    let usage = builder.usage();
-    let completion = builder.finish();
-    accounting.finish(200, usage, Some(&dep)).await;
-    Ok(axum::Json(completion).into_response())
+    Ok(builder.usage())
 }
 
 /// `POST /v1/messages`: Anthropic's Messages API over any upstream, so Claude Code and
@@ -387,20 +430,7 @@ pub(crate) async fn messages(
     }
     let mut builder = anthropic_api::MessageBuilder::new(id, model);
     builder.push(first);
-    let mut rest = rest;
-    while let Some(item) = rest.next().await {
-        match item {
-            Ok(chunk) => builder.push(chunk),
-            Err(e) => {
-                let err = upstream_error(&e, shape);
-                accounting
-                    .finish(err.status.as_u16(), builder.usage(), Some(&dep))
-                    .await;
-                return Err(err);
-            }
-        }
-    }
-    let usage = builder.usage();
+    let usage = collect(&mut builder, rest, &accounting, &dep, shape).await?;
     let message = builder.finish();
     accounting.finish(200, usage, Some(&dep)).await;
     Ok(axum::Json(message).into_response())

@@ -8,6 +8,8 @@ use cuervo_testkit::script::{Script, Turn};
 use cuervo_testkit::server::MockServer;
 use serde_json::{Value, json};
 
+use super::common::{away_from_a_minute_boundary, create_key, looping_mock};
+
 const ADMIN: &str = "admin-secret-for-tests";
 
 pub(crate) struct Running {
@@ -54,20 +56,7 @@ pub(crate) async fn start(upstreams: &[(&str, &str, String)], models: &str) -> R
 
 impl Running {
     pub(crate) async fn create_key(&self, spec: Value) -> (String, String) {
-        let r = self
-            .client
-            .post(format!("{}/admin/keys", self.url))
-            .bearer_auth(ADMIN)
-            .json(&spec)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let v: Value = r.json().await.unwrap();
-        (
-            v["id"].as_str().unwrap().to_owned(),
-            v["key"].as_str().unwrap().to_owned(),
-        )
+        create_key(&self.client, &self.url, ADMIN, spec).await
     }
 
     async fn chat(&self, key: &str, body: Value) -> reqwest::Response {
@@ -241,30 +230,9 @@ async fn a_failing_deployment_falls_back_to_the_next() {
     );
 }
 
-/// Waits until the next minute is at least `margin` seconds away, so a test of a
-/// per-minute limit does not straddle two windows.
-async fn away_from_a_minute_boundary(margin: u64) {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let left = 60 - secs % 60;
-    if left < margin {
-        tokio::time::sleep(Duration::from_secs(left + 1)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rpm_limit_admits_exactly_its_requests_then_429_naming_it() {
-    let mock = MockServer::start_with(
-        Script::new(vec![Turn::text("ok")]),
-        cuervo_testkit::server::ServerOptions {
-            port: 0,
-            looping: true,
-        },
-    )
-    .await
-    .unwrap();
+    let mock = looping_mock("ok").await;
     let proxy = start(
         &[("claude", "anthropic", mock.anthropic_base_url())],
         ONE_MODEL,
@@ -300,17 +268,7 @@ async fn an_rpm_limit_admits_exactly_its_requests_then_429_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_budget_gets_its_own_error_and_usage_is_recorded() {
-    let mock = MockServer::start_with(
-        Script::new(vec![Turn::text(
-            "A fairly long answer to spend some budget.",
-        )]),
-        cuervo_testkit::server::ServerOptions {
-            port: 0,
-            looping: true,
-        },
-    )
-    .await
-    .unwrap();
+    let mock = looping_mock("A fairly long answer to spend some budget.").await;
     let proxy = start(
         &[("claude", "anthropic", mock.anthropic_base_url())],
         ONE_MODEL,
@@ -358,15 +316,7 @@ async fn a_spent_budget_gets_its_own_error_and_usage_is_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_callers_and_hostile_requests_get_4xx() {
-    let mock = MockServer::start_with(
-        Script::new(vec![Turn::text("ok")]),
-        cuervo_testkit::server::ServerOptions {
-            port: 0,
-            looping: true,
-        },
-    )
-    .await
-    .unwrap();
+    let mock = looping_mock("ok").await;
     let proxy = start(
         &[("claude", "anthropic", mock.anthropic_base_url())],
         ONE_MODEL,

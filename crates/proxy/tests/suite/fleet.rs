@@ -9,9 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cuervo_proxy::{Proxy, ProxyConfig, app};
-use cuervo_testkit::script::{Script, Turn};
-use cuervo_testkit::server::{MockServer, ServerOptions};
 use serde_json::{Value, json};
+
+use super::common::{away_from_a_minute_boundary, create_key, looping_mock};
 
 /// A `redis-server` of the test's own, stopped when dropped.
 struct RedisServer {
@@ -78,29 +78,6 @@ async fn replica(db: &std::path::Path, upstream: &str, limits: &str) -> String {
     url
 }
 
-async fn looping_mock() -> MockServer {
-    MockServer::start_with(
-        Script::new(vec![Turn::text("ok")]),
-        ServerOptions {
-            port: 0,
-            looping: true,
-        },
-    )
-    .await
-    .unwrap()
-}
-
-async fn away_from_a_minute_boundary(margin: u64) {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let left = 60 - secs % 60;
-    if left < margin {
-        tokio::time::sleep(Duration::from_secs(left + 1)).await;
-    }
-}
-
 fn hello() -> Value {
     json!({"model": "smart", "messages": [{"role": "user", "content": "hi"}]})
 }
@@ -108,7 +85,7 @@ fn hello() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_rpm_means_sixty_across_two_replicas() {
     let redis = RedisServer::start();
-    let mock = looping_mock().await;
+    let mock = looping_mock("ok").await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fleet.db");
     let limits = format!(
@@ -118,17 +95,7 @@ async fn sixty_rpm_means_sixty_across_two_replicas() {
     let a = replica(&db, &mock.anthropic_base_url(), &limits).await;
     let b = replica(&db, &mock.anthropic_base_url(), &limits).await;
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{a}/admin/keys"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"rpm": 60}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = created["key"].as_str().unwrap().to_owned();
+    let (_, key) = create_key(&client, &a, ADMIN, json!({"rpm": 60})).await;
     away_from_a_minute_boundary(30).await;
     // 100 requests, 10 at a time, alternating replicas.
     let mut statuses = Vec::new();
@@ -154,24 +121,14 @@ async fn sixty_rpm_means_sixty_across_two_replicas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tpm_limit_holds_across_replicas() {
     let redis = RedisServer::start();
-    let mock = looping_mock().await;
+    let mock = looping_mock("ok").await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fleet.db");
     let limits = format!("limits:\n  redis_url: {}\n", redis.url());
     let a = replica(&db, &mock.anthropic_base_url(), &limits).await;
     let b = replica(&db, &mock.anthropic_base_url(), &limits).await;
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{a}/admin/keys"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"tpm": 1}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = created["key"].as_str().unwrap().to_owned();
+    let (_, key) = create_key(&client, &a, ADMIN, json!({"tpm": 1})).await;
     away_from_a_minute_boundary(20).await;
     let send = |url: &str| {
         client
@@ -197,7 +154,7 @@ async fn without_redis_the_proxy_fails_open_or_closed_as_configured() {
         .local_addr()
         .unwrap()
         .port();
-    let mock = looping_mock().await;
+    let mock = looping_mock("ok").await;
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     for (mode, want) in [("open", 200), ("closed", 503)] {
@@ -205,17 +162,7 @@ async fn without_redis_the_proxy_fails_open_or_closed_as_configured() {
         let limits =
             format!("limits:\n  redis_url: redis://127.0.0.1:{port}/0\n  on_redis_error: {mode}\n");
         let url = replica(&db, &mock.anthropic_base_url(), &limits).await;
-        let created: Value = client
-            .post(format!("{url}/admin/keys"))
-            .bearer_auth(ADMIN)
-            .json(&json!({"rpm": 5}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let key = created["key"].as_str().unwrap();
+        let (_, key) = create_key(&client, &url, ADMIN, json!({"rpm": 5})).await;
         let r = client
             .post(format!("{url}/v1/chat/completions"))
             .bearer_auth(key)

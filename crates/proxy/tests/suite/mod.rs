@@ -1,3 +1,4 @@
 pub(crate) mod api;
+mod common;
 mod fleet;
 mod sdk;
