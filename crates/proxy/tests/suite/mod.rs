@@ -1,4 +1,5 @@
 pub(crate) mod api;
 mod common;
 mod fleet;
+mod parsers;
 mod sdk;
