@@ -16,6 +16,7 @@ pub mod limits;
 pub mod metrics;
 mod model_routes;
 pub mod openai_api;
+pub mod openapi;
 pub mod redis_limits;
 pub mod server;
 mod stream;

@@ -516,3 +516,34 @@ async fn embeddings_come_back_as_floats_or_base64() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_in_the_openapi_document_is_served() {
+    let mock = MockServer::start(Script::new(vec![])).await.unwrap();
+    let proxy = start(
+        &[("claude", "anthropic", mock.anthropic_base_url())],
+        ONE_MODEL,
+    )
+    .await;
+    let doc: Value = proxy
+        .client
+        .get(format!("{}/openapi.json", proxy.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    // Each documented route exists: without a key it is refused or answered, never 404
+    // (the router's fallback) or 405.
+    for (method, path) in cuervo_proxy::openapi::ROUTES {
+        let url = format!("{}{}", proxy.url, path.replace("{id}", "key_x"));
+        let r = match *method {
+            "post" => proxy.client.post(&url).send().await.unwrap(),
+            _ => proxy.client.get(&url).send().await.unwrap(),
+        };
+        let status = r.status().as_u16();
+        assert!(status != 404 && status != 405, "{method} {path}: {status}");
+    }
+}
