@@ -2,13 +2,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use cuervo_domain::calendar::civil_from_days;
+
 pub fn today() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let (y, m, d) = civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
-    format!("{y:04}-{m:02}-{d:02}")
+    cuervo_domain::calendar::utc_day(i64::try_from(secs).unwrap_or(0))
 }
 
 /// A time in milliseconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC`, for notices
@@ -24,20 +25,6 @@ pub fn utc_minute(ms: i64) -> String {
     )
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 /// A random id for a new session: 16 hex digits.
 pub fn new_session_id() -> String {
     format!("{:016x}", rand::random::<u64>())
@@ -45,7 +32,7 @@ pub fn new_session_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{civil_from_days, utc_minute};
+    use super::utc_minute;
 
     #[test]
     fn utc_minutes() {
@@ -55,12 +42,5 @@ mod tests {
             utc_minute((20_781 * 86_400 + 13 * 3600 + 5 * 60 + 59) * 1000 + 999),
             "2026-11-24 13:05 UTC"
         );
-    }
-
-    #[test]
-    fn known_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
     }
 }

@@ -8,6 +8,7 @@
 //! testable, and the one place where a change of policy happens.
 
 pub mod cache;
+pub mod calendar;
 pub mod code_search;
 pub mod error;
 pub mod event;

@@ -20,15 +20,18 @@ use crate::server::{ApiError, AppState, Shape, parse_json, random_id, require_ke
 use crate::stream::{self, AnthropicStream, OpenAiStream};
 use crate::usage::{self, UsageRecord};
 
-/// The cost of `usage` on a deployment: the configured price, else the built-in table.
+/// The cost of `usage` on a deployment: the configured price (cache reads and writes at
+/// the input price), else the built-in table.
 fn cost_micro_usd(dep: &DeploymentConfig, usage: &Usage) -> u64 {
     if dep.input_usd_per_mtok.is_some() || dep.output_usd_per_mtok.is_some() {
-        let input = (usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens)
-            as f64
-            * dep.input_usd_per_mtok.unwrap_or(0.0);
-        let output = usage.output_tokens as f64 * dep.output_usd_per_mtok.unwrap_or(0.0);
-        // Dollars per million tokens times tokens is micro-dollars.
-        return (input + output).round().max(0.0) as u64;
+        let input = dep.input_usd_per_mtok.unwrap_or(0.0);
+        let price = cuervo_providers::pricing::Price {
+            input,
+            output: dep.output_usd_per_mtok.unwrap_or(0.0),
+            cache_read: input,
+            cache_write: input,
+        };
+        return price.cost(usage).micro_usd;
     }
     cuervo_providers::pricing::cost(&dep.model, usage).map_or(0, |c| c.micro_usd)
 }

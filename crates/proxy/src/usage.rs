@@ -76,28 +76,23 @@ pub fn start_writer(db: Db) -> (UsageSink, tokio::task::JoinHandle<()>) {
                     }
                 }
             }
-            let records = std::mem::take(&mut batch);
-            let db = db.clone();
+            // Shared with each attempt's blocking thread rather than copied per attempt.
+            let records = std::sync::Arc::new(std::mem::take(&mut batch));
             // A failed write is retried until it succeeds: losing spend is worse than
             // falling behind (the queue then fills and admissions wait).
             let mut delay = Duration::from_millis(100);
-            let mut pending = records;
             loop {
-                let attempt = pending.clone();
-                let db = db.clone();
+                let (db, attempt) = (db.clone(), records.clone());
                 match tokio::task::spawn_blocking(move || write_batch(&db, &attempt)).await {
                     Ok(Ok(())) => break,
-                    Ok(Err(e)) => {
-                        tracing::warn!(
-                            "writing {} usage records failed: {e}; retrying",
-                            pending.len()
-                        );
-                    }
+                    Ok(Err(e)) => tracing::warn!(
+                        "writing {} usage records failed: {e}; retrying",
+                        records.len()
+                    ),
                     Err(e) => tracing::warn!("the usage writer's thread failed: {e}; retrying"),
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
-                pending.shrink_to_fit();
             }
         }
     });
@@ -106,23 +101,7 @@ pub fn start_writer(db: Db) -> (UsageSink, tokio::task::JoinHandle<()>) {
 
 /// The day (UTC, `YYYY-MM-DD`) of a Unix time.
 pub fn day_of(at: i64) -> String {
-    let days = at.div_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian, UTC).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    cuervo_domain::calendar::utc_day(at)
 }
 
 /// Writes a batch in one transaction. Records already written (same `request_id`) are
